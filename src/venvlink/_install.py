@@ -1,0 +1,48 @@
+"""Put venvlink's stub and files into a venv without ever writing through a symlink."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .exceptions import VenvlinkError
+
+#: pyvenv.cfg keys venvlink writes: the marker with venvlink's version, and the interpreter the stub execs.
+MARKER_KEY = "venvlink"
+EXECUTABLE_KEY = "venvlink-executable"
+
+_STUB = Path(__file__).parent / "_stub" / "venvlink-stub"
+
+
+def stub_path() -> Path:
+    """The compiled stub that ships inside the package."""
+    if not _STUB.is_file():
+        msg = f"venvlink's stub is missing at {_STUB}; reinstall venvlink (pip install --force-reinstall venvlink)"
+        raise VenvlinkError(msg)
+    return _STUB
+
+
+def replace_file(path: Path, data: bytes, mode: int) -> None:
+    """Make ``path`` a new regular file holding ``data``, atomically.
+
+    ``path`` itself is never opened: a venv's ``bin/python`` is usually a symlink to the base interpreter, and
+    writing through it would overwrite the system's Python. The data goes to a temporary file in the same
+    directory, which then replaces ``path`` (the link itself, not its target) in one rename.
+    """
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".venvlink")
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+            os.fchmod(stream.fileno(), mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def install_stub(bin_dir: Path, names: list[str]) -> None:
+    """Make each of ``names`` in ``bin_dir`` a copy of the stub."""
+    data = stub_path().read_bytes()
+    for name in names:
+        replace_file(bin_dir / name, data, 0o755)

@@ -1,0 +1,388 @@
+/*
+ * venvlink's resolving stub.
+ *
+ * It stands in a linkable venv's bin/ as python, python3 and python3.X. CPython
+ * looks for pyvenv.cfg only beside the path it was started as, so a symlink to a
+ * venv's python elsewhere runs the base interpreter without the venv. This stub
+ * walks the chain of symlinks it was started through until it finds a
+ * pyvenv.cfg, then execs the real interpreter with argv[0] set to the path where
+ * it found it, so that CPython sees itself inside that venv.
+ *
+ * The walk is specified in docs/walk.rst; src/venvlink/_walk.py mirrors it and
+ * tests/walk_cases.json drives both. libc only, one file, every failing call
+ * says what failed and on which file.
+ */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifdef __APPLE__
+#include <mach-o/dyld.h>
+#endif
+
+#define MAX_HOPS 40       /* the kernel's own limit for one path (ELOOP) */
+#define MAX_LEVELS 8      /* venvs made from venvs, before we call it a loop */
+#define MAX_CFG 65536     /* a pyvenv.cfg is a few hundred bytes */
+#define EXIT_NOT_FOUND 127
+#define EXIT_CANNOT_EXEC 126
+
+static int debug;
+static char chain[4096]; /* "a -> b -> c", for the message when no pyvenv.cfg is found */
+
+static void vsay(const char *fmt, va_list ap)
+{
+    char line[PATH_MAX * 3];
+    int n = snprintf(line, sizeof line, "venvlink: ");
+    n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    if (n >= (int)sizeof line - 1)
+        n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    /* stderr may be closed; there is nobody else to tell */
+    if (write(STDERR_FILENO, line, (size_t)n) < 0)
+        return;
+}
+
+static void trace(const char *fmt, ...)
+{
+    va_list ap;
+    if (!debug)
+        return;
+    va_start(ap, fmt);
+    vsay(fmt, ap);
+    va_end(ap);
+}
+
+static void die(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(fmt, ap);
+    va_end(ap);
+    _exit(status);
+}
+
+/* out = dir + "/" + name; dies if it does not fit, since a cut path names another file */
+static void join(char *out, const char *dir, const char *name)
+{
+    size_t d = strlen(dir), n = strlen(name);
+    if (d + 1 + n >= PATH_MAX)
+        die(EXIT_NOT_FOUND, "path too long: %s/%s", dir, name);
+    memmove(out + d + 1, name, n + 1);
+    memmove(out, dir, d);
+    out[d] = '/';
+}
+
+/* out = the directory part of path (path is absolute); "/" stays "/" */
+static void dir_of(char *out, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = slash == path ? 1 : (size_t)(slash - path);
+    memcpy(out, path, len);
+    out[len] = '\0';
+}
+
+static int is_regular_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static void absolute(char *out, const char *path)
+{
+    char cwd[PATH_MAX];
+    if (path[0] == '/') {
+        if (strlen(path) >= PATH_MAX)
+            die(EXIT_NOT_FOUND, "path too long: %s", path);
+        strcpy(out, path);
+        return;
+    }
+    if (!getcwd(cwd, sizeof cwd))
+        die(EXIT_NOT_FOUND, "cannot get the current directory: %s", strerror(errno));
+    join(out, cwd, path);
+}
+
+/* The file the kernel started: the stub itself, with every link resolved. */
+static void own_path(char *out)
+{
+#ifdef __APPLE__
+    /* untested here: venvlink's CI runs on Linux only */
+    char raw[PATH_MAX];
+    uint32_t size = sizeof raw;
+    if (_NSGetExecutablePath(raw, &size) != 0 || !realpath(raw, out))
+        die(EXIT_NOT_FOUND, "cannot find the path of this program");
+#else
+    ssize_t n = readlink("/proc/self/exe", out, PATH_MAX - 1);
+    if (n < 0)
+        die(EXIT_NOT_FOUND, "cannot read /proc/self/exe: %s", strerror(errno));
+    out[n] = '\0';
+#endif
+}
+
+/* As execvp would find a bare name: the first executable regular file on PATH. */
+static int search_path(char *out, const char *name)
+{
+    const char *path = getenv("PATH");
+    char dir[PATH_MAX];
+    if (!path)
+        path = "/bin:/usr/bin"; /* glibc's execvp default */
+    while (1) {
+        size_t len = strcspn(path, ":");
+        if (len < sizeof dir) {
+            memcpy(dir, path, len);
+            strcpy(dir + len, len ? "" : "."); /* an empty entry is the cwd */
+            if (strlen(dir) + strlen(name) + 2 < PATH_MAX) {
+                char candidate[PATH_MAX];
+                join(candidate, dir, name);
+                if (access(candidate, X_OK) == 0 && is_regular_file(candidate)) {
+                    absolute(out, candidate);
+                    return 1;
+                }
+            }
+        }
+        if (!path[len])
+            return 0;
+        path += len + 1;
+    }
+}
+
+/*
+ * Step 1: the start path P. argv[0] is trusted only when its whole chain of links
+ * ends at this very file; otherwise (argc == 0, a lie, a loop, a vanished file) we
+ * start from our own path, which still finds the venv the stub lives in.
+ */
+static void start_path(char *out, int argc, char **argv)
+{
+    struct stat self, start;
+    const char *argv0 = argc > 0 ? argv[0] : NULL;
+    int found = 0;
+    if (argv0 && *argv0)
+        found = strchr(argv0, '/') ? (absolute(out, argv0), 1) : search_path(out, argv0);
+    if (found && stat(out, &start) == 0 && stat("/proc/self/exe", &self) == 0 &&
+        start.st_dev == self.st_dev && start.st_ino == self.st_ino)
+        return;
+#ifdef __APPLE__
+    /* untested here: no /proc, so argv[0] is trusted whenever it names a file */
+    if (found && stat(out, &start) == 0)
+        return;
+#endif
+    trace("argv[0] %s does not lead to this program; starting from its own path", argv0 ? argv0 : "(none)");
+    own_path(out);
+}
+
+/* pyvenv.cfg where CPython's getpath and site.py look: beside P, then one level up. */
+static int find_cfg(char *cfg, const char *p)
+{
+    char dir[PATH_MAX], parent[PATH_MAX];
+    dir_of(dir, p);
+    join(cfg, dir, "pyvenv.cfg");
+    if (is_regular_file(cfg))
+        return 1;
+    dir_of(parent, dir);
+    join(cfg, parent, "pyvenv.cfg");
+    return is_regular_file(cfg);
+}
+
+static void add_to_chain(const char *p)
+{
+    size_t used = strlen(chain);
+    if (used + strlen(p) + 8 < sizeof chain)
+        snprintf(chain + used, sizeof chain - used, "%s%s", used ? " -> " : "", p);
+    else if (used + 8 < sizeof chain && strcmp(chain + used - 4, " ...") != 0)
+        strcpy(chain + used, " -> ...");
+}
+
+/* Step 2: follow P one link at a time until a pyvenv.cfg turns up. */
+static void walk(char *p, char *cfg)
+{
+    for (int hop = 0;; hop++) {
+        char target[PATH_MAX], dir[PATH_MAX];
+        ssize_t n;
+        trace("hop %d: %s", hop, p);
+        add_to_chain(p);
+        if (find_cfg(cfg, p))
+            return;
+        if (hop == MAX_HOPS)
+            die(EXIT_NOT_FOUND, "more than %d symlinks from %s; is there a loop?", MAX_HOPS, chain);
+        n = readlink(p, target, sizeof target - 1);
+        if (n < 0 && errno == EINVAL)
+            die(EXIT_NOT_FOUND, "no pyvenv.cfg beside %s or its parent directory (checked %s); "
+                "link to a venv's bin/python", p, chain);
+        if (n < 0)
+            die(EXIT_NOT_FOUND, "cannot read the link %s: %s", p, strerror(errno));
+        target[n] = '\0';
+        if (target[0] == '/') {
+            strcpy(p, target);
+        } else { /* relative to the link's directory, '..' kept: it may cross a directory link */
+            dir_of(dir, p);
+            join(p, dir, target);
+        }
+    }
+}
+
+/* Step 3: pyvenv.cfg as CPython reads it: key = value, first '=' splits, keys
+ * case-insensitive, blanks and \r stripped; the first occurrence of a key wins. */
+struct cfg {
+    char text[MAX_CFG + 1];
+    const char *home, *venvlink_executable, *base_executable, *executable;
+    char version[16]; /* "3.X", from version_info, version or python-version */
+};
+
+static char *strip(char *s, char *end)
+{
+    while (s < end && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\f' || *s == '\v'))
+        s++;
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\f' || end[-1] == '\v'))
+        end--;
+    *end = '\0';
+    return s;
+}
+
+static void take_version(struct cfg *c, const char *value)
+{
+    /* "3.8.18.final.0", "3.8.18" and "3.8" all give "3.8" */
+    const char *dot = strchr(value, '.');
+    size_t len = dot ? strspn(dot + 1, "0123456789") : 0;
+    if (c->version[0] || !dot || !len || (size_t)(dot - value) + 1 + len >= sizeof c->version)
+        return;
+    len += (size_t)(dot - value) + 1;
+    memcpy(c->version, value, len);
+    c->version[len] = '\0';
+}
+
+static void read_cfg(struct cfg *c, const char *path)
+{
+    ssize_t n, total = 0;
+    char *line;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
+    while ((n = read(fd, c->text + total, MAX_CFG + 1 - (size_t)total)) > 0 && total + n <= MAX_CFG)
+        total += n;
+    close(fd);
+    if (n < 0)
+        die(EXIT_NOT_FOUND, "cannot read %s: %s", path, strerror(errno));
+    if (n > 0)
+        die(EXIT_NOT_FOUND, "%s is larger than %d bytes; it is not a pyvenv.cfg", path, MAX_CFG);
+    if (memchr(c->text, '\0', (size_t)total))
+        die(EXIT_NOT_FOUND, "%s contains a NUL byte; it is not a pyvenv.cfg", path);
+    c->text[total] = '\0';
+    c->home = c->venvlink_executable = c->base_executable = c->executable = NULL;
+    c->version[0] = '\0';
+    for (line = c->text; line < c->text + total;) {
+        char *end = strchr(line, '\n'), *eq, *key, *value;
+        if (!end)
+            end = c->text + total;
+        *end = '\0';
+        eq = strchr(line, '=');
+        if (eq) {
+            key = strip(line, eq);
+            value = strip(eq + 1, end);
+            for (char *k = key; *k; k++)
+                if (*k >= 'A' && *k <= 'Z')
+                    *k = (char)(*k - 'A' + 'a');
+            if (!strcmp(key, "home") && !c->home)
+                c->home = value;
+            else if (!strcmp(key, "venvlink-executable") && !c->venvlink_executable)
+                c->venvlink_executable = value;
+            else if (!strcmp(key, "base-executable") && !c->base_executable)
+                c->base_executable = value;
+            else if (!strcmp(key, "executable") && !c->executable)
+                c->executable = value;
+            else if (!strcmp(key, "version_info") || !strcmp(key, "version") || !strcmp(key, "python-version"))
+                take_version(c, value);
+        }
+        line = end + 1;
+    }
+    if (!c->home || !*c->home)
+        die(EXIT_NOT_FOUND, "no 'home' key in %s; recreate the venv", path);
+}
+
+static int is_executable_file(const char *path)
+{
+    return access(path, X_OK) == 0 && is_regular_file(path);
+}
+
+/*
+ * Step 4: the interpreter to exec. A creator-recorded key names it exactly; only
+ * home/python* are guesses tried in turn. Returns 1 when the target was named by
+ * venvlink-executable, which venvlink only ever sets to a real interpreter.
+ */
+static int choose(char *out, const struct cfg *c, const char *cfg_path)
+{
+    static const char *const keys[] = {"venvlink-executable", "base-executable", "executable"};
+    const char *values[] = {c->venvlink_executable, c->base_executable, c->executable};
+    char name[32];
+    for (int i = 0; i < 3; i++) {
+        if (!values[i] || !*values[i])
+            continue;
+        if (values[i][0] != '/')
+            die(EXIT_NOT_FOUND, "%s in %s is not an absolute path: %s", keys[i], cfg_path, values[i]);
+        if (!is_executable_file(values[i]))
+            die(EXIT_NOT_FOUND, "interpreter %s named by %s in %s does not exist; "
+                "the Python this venv was made from was moved or removed (recreate the venv)",
+                values[i], keys[i], cfg_path);
+        absolute(out, values[i]);
+        return i == 0;
+    }
+    snprintf(name, sizeof name, "python%s", c->version);
+    const char *const guesses[] = {name, "python3", "python"};
+    for (int i = c->version[0] ? 0 : 1; i < 3; i++) {
+        join(out, c->home, guesses[i]);
+        if (is_executable_file(out))
+            return 0;
+    }
+    die(EXIT_NOT_FOUND, "no python in %s (home in %s); "
+        "the Python this venv was made from was moved or removed (recreate the venv)", c->home, cfg_path);
+    return 0;
+}
+
+/* CPython 3.8-3.10 keep '.' and '..' of argv[0] in sys.executable; a venv's own python has none. */
+static void tidy(char *p)
+{
+    char dir[PATH_MAX], real[PATH_MAX], base[NAME_MAX + 1];
+    if (!strstr(p, "/./") && !strstr(p, "/../") && !strstr(p, "//"))
+        return;
+    dir_of(dir, p);
+    if (strlen(strrchr(p, '/') + 1) > NAME_MAX || !realpath(dir, real))
+        return;
+    strcpy(base, strrchr(p, '/') + 1);
+    join(p, real, base);
+}
+
+int main(int argc, char **argv)
+{
+    static struct cfg cfg;
+    char p[PATH_MAX], cfg_path[PATH_MAX], target[PATH_MAX];
+    const char *env = getenv("VENVLINK_DEBUG");
+    debug = env && *env && strcmp(env, "0") != 0;
+
+    start_path(p, argc, argv);
+    walk(p, cfg_path);
+    tidy(p);
+    trace("pyvenv.cfg: %s", cfg_path);
+    for (int level = 0;; level++) {
+        read_cfg(&cfg, cfg_path);
+        if (choose(target, &cfg, cfg_path) || !find_cfg(cfg_path, target))
+            break;
+        /* the target is itself in a venv (on 3.8-3.10 a venv made from a linkable
+         * venv gets home = <that venv>/bin): go through that venv, never exec a stub */
+        if (level + 1 == MAX_LEVELS)
+            die(EXIT_NOT_FOUND, "more than %d venvs made from venvs; is there a loop? (last: %s)",
+                MAX_LEVELS, cfg_path);
+        trace("%s is in a venv; reading %s", target, cfg_path);
+    }
+    trace("exec %s with argv[0] = %s", target, p);
+
+    char **args = argc > 0 ? argv : (char *[]){NULL, NULL};
+    args[0] = p;
+    execv(target, args);
+    die(EXIT_CANNOT_EXEC, "cannot run %s: %s", target, strerror(errno));
+    return EXIT_CANNOT_EXEC;
+}
