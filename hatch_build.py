@@ -45,7 +45,7 @@ class StubBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             partial.unlink(missing_ok=True)
             sys.stderr.write(result.stdout + result.stderr)
             raise SystemExit(f"venvlink: {' '.join(cc)} failed to compile {source} (output above)")
-        os.replace(partial, target)
+        partial.replace(target)
 
         # The stub does not use Python's ABI: one wheel serves every Python 3 on this platform.
         build_data["pure_python"] = False

@@ -42,18 +42,20 @@ class LinkableCreator(ViaGlobalRefApi):
         """Create wherever virtualenv's ``cpython3-posix`` can: CPython 3 on POSIX, not a macOS framework build."""
         meta = CPython3Posix.can_create(interpreter)
         if meta is None:
-            meta = ViaGlobalRefMeta()
-            meta.error = (
+            reason = (
                 "the linkable creator needs CPython 3 on Linux or another POSIX system "
                 f"(not {interpreter.implementation} on {interpreter.platform} or a macOS framework build)"
             )
+            declined = ViaGlobalRefMeta()
+            declined.error = reason  # type: ignore[assignment]  # CreatorMeta.error is unannotated: mypy says None
+            return declined
         return meta
 
     @property
     def target(self) -> Path:
         """The interpreter the stub execs: the base interpreter, or with ``--copies`` the venv's own copy."""
         if self.symlinks:
-            return Path(os.path.realpath(self.interpreter.system_executable))
+            return Path(os.path.realpath(self.interpreter.system_executable or self.interpreter.executable))
         return self.dest / "libexec" / self._versioned_name
 
     @property
@@ -72,7 +74,7 @@ class LinkableCreator(ViaGlobalRefApi):
             if copied.is_symlink() or not copied.is_file():
                 msg = f"expected a copy of the interpreter at {copied}"
                 raise RuntimeError(msg)
-            os.replace(copied, self.target)
+            copied.replace(self.target)
         # The key goes in before the stubs, so that a stub never runs without knowing its target.
         self.set_pyenv_cfg()
         self.pyenv_cfg.write()

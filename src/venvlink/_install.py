@@ -35,7 +35,7 @@ def replace_file(path: Path, data: bytes, mode: int) -> None:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             os.fchmod(stream.fileno(), mode)
-        os.replace(temporary, path)
+        Path(temporary).replace(path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

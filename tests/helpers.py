@@ -1,0 +1,127 @@
+"""Shared helpers of the test suite: interpreters, venvs, processes, a wheel built without a backend."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SYS_INFO = (
+    "import json, sys; print(json.dumps({'prefix': sys.prefix, 'exec_prefix': sys.exec_prefix, "
+    "'base_prefix': sys.base_prefix, 'executable': sys.executable, 'path': sys.path}))"
+)
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    path: Path
+    real: Path
+    version: tuple[int, int]
+    full_version: str
+    base_prefix: Path
+    origin: str
+
+    @property
+    def id(self) -> str:
+        return f"cpython{self.full_version}-{self.origin}"
+
+    @classmethod
+    def probe(cls, path: Path, origin: str = "env") -> Interpreter | None:
+        code = (
+            "import json, platform, sys; print(json.dumps([platform.python_implementation(), "
+            "list(sys.version_info[:3]), sys.base_prefix]))"
+        )
+        try:
+            out = subprocess.run([str(path), "-I", "-c", code], capture_output=True, text=True, timeout=60, check=True)
+            implementation, version, prefix = json.loads(out.stdout)
+        except (OSError, subprocess.SubprocessError, ValueError):
+            return None
+        if implementation != "CPython" or not (3, 8) <= tuple(version[:2]) <= (3, 13):
+            return None
+        return cls(
+            path=path,
+            real=Path(os.path.realpath(path)),
+            version=(version[0], version[1]),
+            full_version=".".join(map(str, version)),
+            base_prefix=Path(prefix),
+            origin=origin,
+        )
+
+
+def find_interpreters() -> list[Interpreter]:
+    """Every CPython 3.8-3.13 of pyenv's, the system's, and those listed in ``VENVLINK_TEST_PYTHONS``."""
+    candidates: list[tuple[Path, str]] = []
+    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    candidates += [(p, "pyenv") for p in sorted(pyenv_root.glob("versions/*/bin/python3.*"))]
+    candidates += [(p, "system") for p in sorted(Path("/usr/bin").glob("python3.*"))]
+    candidates += [(Path(p), "env") for p in os.environ.get("VENVLINK_TEST_PYTHONS", "").split(os.pathsep) if p]
+    found: dict[Path, Interpreter] = {}
+    for path, origin in candidates:
+        if not path.name[len("python3.") :].isdigit() or not os.access(path, os.X_OK):
+            continue  # python3.X-config, python3.Xm, python3.X-gdb.py
+        if Path(os.path.realpath(path)) in found:
+            continue
+        interpreter = Interpreter.probe(path, origin)
+        if interpreter is not None:
+            found[interpreter.real] = interpreter
+    return sorted(found.values(), key=lambda i: (i.version, i.origin))
+
+
+def run(cmd: list[Any], *, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run a command, and on an unexpected exit show what it printed."""
+    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=300, check=False, **kwargs)
+    if check and result.returncode != 0:
+        msg = f"{cmd} exited {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+        raise AssertionError(msg)
+    return result
+
+
+def sys_info(python: Path | str, **kwargs: Any) -> dict[str, Any]:
+    """What ``sys`` says when ``python`` runs, as started by that exact path."""
+    info: dict[str, Any] = json.loads(run([python, "-c", SYS_INFO], **kwargs).stdout)
+    return info
+
+
+def make_venv(
+    interpreter: Interpreter, dest: Path, *options: str, pip: bool = False, creator: str = "linkable"
+) -> Path:
+    """Create a venv with virtualenv; with ``pip``, one that has pip (the CPython's own for 3.8, which
+    virtualenv 21 cannot seed)."""
+    seed = pip and interpreter.version >= (3, 9)
+    cmd = [sys.executable, "-m", "virtualenv", "-q", "--creator", creator, "-p", interpreter.path, *options]
+    run([*cmd, *([] if seed else ["--no-seed"]), dest])
+    if pip and not seed:
+        run([dest / "bin" / "python", "-m", "ensurepip", "--default-pip"])
+    return dest
+
+
+def _record_line(name: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+
+def build_demo_wheel(directory: Path) -> Path:
+    """A pure wheel of ``linkdemo`` with a console script, written directly: no build backend, no network."""
+    info = "linkdemo-1.0.dist-info"
+    files = {
+        "linkdemo/__init__.py": "import sys\n\n\ndef main():\n    print(sys.prefix)\n",
+        f"{info}/METADATA": "Metadata-Version: 2.1\nName: linkdemo\nVersion: 1.0\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: venvlink-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/entry_points.txt": "[console_scripts]\nlinkdemo = linkdemo:main\n",
+    }
+    wheel = directory / "linkdemo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        record = []
+        for name, text in files.items():
+            archive.writestr(name, text)
+            record.append(_record_line(name, text.encode()))
+        record.append(f"{info}/RECORD,,")
+        archive.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
+    return wheel

@@ -1,0 +1,126 @@
+"""The walk of docs/walk.rst, driven by the shared table tests/walk_cases.json against the C stub."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from venvlink._install import stub_path
+
+CASES: list[dict[str, Any]] = json.loads((Path(__file__).parent / "walk_cases.json").read_text())["cases"]
+
+PRINTER_C = r"""
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+    char self[PATH_MAX];
+    puts(realpath("/proc/self/exe", self));
+    for (int i = 0; i < argc; i++)
+        puts(argv[i]);
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def printer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stand-in interpreter that prints which file runs and the argv it got."""
+    cc = shutil.which(os.environ.get("CC", "cc"))
+    if cc is None:
+        pytest.skip("no C compiler (cc) to build the stand-in interpreter")
+    directory = tmp_path_factory.mktemp("printer")
+    (directory / "printer.c").write_text(PRINTER_C)
+    subprocess.run([cc, "-o", directory / "printer", directory / "printer.c"], check=True)
+    return directory / "printer"
+
+
+def build_layout(root: Path, layout: dict[str, str], printer: Path) -> None:
+    for relative, spec in layout.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if spec == "dir":
+            path.mkdir(exist_ok=True)
+        elif spec == "stub":
+            shutil.copy(stub_path(), path)
+        elif spec == "python":
+            shutil.copy(printer, path)
+        elif spec.startswith("link:"):
+            path.symlink_to(spec[len("link:") :].replace("{root}", str(root)))
+        else:
+            path.write_text(spec.replace("{root}", str(root)))
+            path.chmod(0o755)
+
+
+def run_case(case: dict[str, Any], root: Path, printer: Path) -> subprocess.CompletedProcess[str]:
+    build_layout(root, case["layout"], printer)
+    argv0 = case.get("argv0", "{root}/" + case["run"]).replace("{root}", str(root))
+    search = os.pathsep.join(str(root / p) for p in case.get("path", [])) or str(root / "no-such-dir")
+    return subprocess.run(
+        [argv0, "-c", "pass"],
+        executable=root / case["run"],
+        env={"PATH": search},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_stub_walk(case: dict[str, Any], tmp_path: Path, printer: Path) -> None:
+    root = tmp_path.resolve() / "case"
+    result = run_case(case, root, printer)
+    expect = case["expect"]
+    assert result.returncode == expect["status"], result.stderr
+    if expect["status"] == 0:
+        executed, argv0, *arguments = result.stdout.splitlines()
+        assert executed == str((root / expect["exec"]).resolve())
+        assert argv0 == str(root / expect["argv0"])
+        assert arguments == ["-c", "pass"]
+        assert result.stderr == ""
+    else:
+        assert result.stdout == ""
+        assert result.stderr.startswith("venvlink: ")
+        assert result.stderr.count("\n") == 1, "errors are one line"
+        assert expect["error"].replace("{root}", str(root)) in result.stderr
+
+
+def test_debug_traces_every_hop(tmp_path: Path, printer: Path) -> None:
+    case = next(c for c in CASES if c["name"] == "three hops, relative and absolute")
+    root = tmp_path.resolve() / "case"
+    build_layout(root, case["layout"], printer)
+    result = subprocess.run(
+        [root / "a" / "one"], env={"VENVLINK_DEBUG": "1"}, capture_output=True, text=True, check=True
+    )
+    trace = result.stderr.splitlines()
+    assert [line.split(": ", 2)[2] for line in trace if line.startswith("venvlink: hop")] == [
+        f"{root}/a/one",
+        f"{root}/a/../b/two",
+        f"{root}/c/three",
+        f"{root}/c/../v/bin/python",
+    ]
+    assert f"venvlink: pyvenv.cfg: {root}/c/../v/pyvenv.cfg" in trace
+    assert f"venvlink: exec {root}/base/python3.11 with argv[0] = {root}/v/bin/python" in trace
+
+
+def test_argc_zero_runs_own_venv(tmp_path: Path, printer: Path) -> None:
+    """A program may exec the stub with an empty argv; the stub then starts from its own path."""
+    case = CASES[0]
+    root = tmp_path.resolve() / "case"
+    build_layout(root, case["layout"], printer)
+    # CPython's os.execve refuses an empty argv, so a few lines of C do it.
+    launcher = tmp_path / "argc0.c"
+    launcher.write_text(
+        "#include <unistd.h>\nint main(int c, char **v) { char *a[] = {0}, *e[] = {0}; (void)c;"
+        " execve(v[1], a, e); return 99; }\n"
+    )
+    subprocess.run([os.environ.get("CC", "cc"), "-o", tmp_path / "argc0", launcher], check=True)
+    result = subprocess.run([tmp_path / "argc0", root / "v/bin/python"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [str(root / "base/python3.11"), str(root / "v/bin/python")]
