@@ -32,6 +32,8 @@
 #define MAX_CFG 65536     /* a pyvenv.cfg is a few hundred bytes */
 #define EXIT_NOT_FOUND 127
 #define EXIT_CANNOT_EXEC 126
+/* in every build of the stub: venvlink tells a stub from an interpreter by it */
+#define IDENTITY "venvlink resolving stub"
 
 static int debug;
 static char chain[4096]; /* "a -> b -> c", for the message when no pyvenv.cfg is found */
@@ -364,6 +366,7 @@ int main(int argc, char **argv)
     debug = env && *env && strcmp(env, "0") != 0;
 
     start_path(p, argc, argv);
+    trace("%s, starting from %s", IDENTITY, p);
     walk(p, cfg_path);
     tidy(p);
     trace("pyvenv.cfg: %s", cfg_path);
