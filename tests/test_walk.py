@@ -1,4 +1,4 @@
-"""The walk of docs/walk.rst, driven by the shared table tests/walk_cases.json against the C stub."""
+"""The walk of docs/walk.rst: the shared table tests/walk_cases.json run against the C stub and its mirror."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from venvlink import resolve
 from venvlink._install import stub_path
 
 CASES: list[dict[str, Any]] = json.loads((Path(__file__).parent / "walk_cases.json").read_text())["cases"]
@@ -58,10 +59,17 @@ def build_layout(root: Path, layout: dict[str, str], printer: Path) -> None:
             path.chmod(0o755)
 
 
+def case_argv0(case: dict[str, Any], root: Path) -> str:
+    return str(case.get("argv0", "{root}/" + case["run"])).replace("{root}", str(root))
+
+
+def case_path(case: dict[str, Any], root: Path) -> str:
+    return os.pathsep.join(str(root / p) for p in case.get("path", [])) or str(root / "no-such-dir")
+
+
 def run_case(case: dict[str, Any], root: Path, printer: Path) -> subprocess.CompletedProcess[str]:
     build_layout(root, case["layout"], printer)
-    argv0 = case.get("argv0", "{root}/" + case["run"]).replace("{root}", str(root))
-    search = os.pathsep.join(str(root / p) for p in case.get("path", [])) or str(root / "no-such-dir")
+    argv0, search = case_argv0(case, root), case_path(case, root)
     return subprocess.run(
         [argv0, "-c", "pass"],
         executable=root / case["run"],
@@ -89,6 +97,35 @@ def test_stub_walk(case: dict[str, Any], tmp_path: Path, printer: Path) -> None:
         assert result.stderr.startswith("venvlink: ")
         assert result.stderr.count("\n") == 1, "errors are one line"
         assert expect["error"].replace("{root}", str(root)) in result.stderr
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_mirror_walk(case: dict[str, Any], tmp_path: Path, printer: Path) -> None:
+    if "stub_only" in case:
+        pytest.skip(f"stub only: {case['stub_only']}")
+    root = tmp_path.resolve() / "case"
+    build_layout(root, case["layout"], printer)
+    resolution = resolve(root / case["run"], argv0=case_argv0(case, root), search_path=case_path(case, root))
+    expect = case["expect"]
+    assert resolution.via_stub
+    if expect["status"] == 0:
+        assert resolution.error is None
+        assert resolution.executable is not None
+        assert resolution.executable.resolve() == (root / expect["exec"]).resolve()
+        assert resolution.argv0 == str(root / expect["argv0"])
+        assert resolution.prefix == (root / expect["argv0"]).parent.parent
+    else:
+        assert resolution.error is not None
+        assert expect["error"].replace("{root}", str(root)) in resolution.error
+
+
+def test_mirror_and_stub_say_the_same(tmp_path: Path, printer: Path) -> None:
+    """Not only the same outcome: the same words, for every error case of the table."""
+    for index, case in enumerate(c for c in CASES if c["expect"]["status"] == 127):
+        root = tmp_path.resolve() / str(index)
+        result = run_case(case, root, printer)
+        resolution = resolve(root / case["run"], argv0=case_argv0(case, root), search_path=case_path(case, root))
+        assert result.stderr == f"venvlink: {resolution.error}\n", case["name"]
 
 
 def test_debug_traces_every_hop(tmp_path: Path, printer: Path) -> None:

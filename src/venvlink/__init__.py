@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .exceptions import VenvlinkError
-
 __version__ = "0.1.0"
 
-__all__ = ["VenvlinkError", "__version__"]
+from ._walk import Resolution, resolve  # __version__ first: the creator imports it
+from .exceptions import VenvlinkError
+
+__all__ = ["Resolution", "VenvlinkError", "__version__", "resolve"]

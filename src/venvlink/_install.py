@@ -13,6 +13,8 @@ MARKER_KEY = "venvlink"
 EXECUTABLE_KEY = "venvlink-executable"
 
 _STUB = Path(__file__).parent / "_stub" / "venvlink-stub"
+_IDENTITY = b"venvlink resolving stub"  # stub.c's IDENTITY, in every build of the stub
+_MAX_STUB_SIZE = 1 << 20  # interpreters are larger or do not carry the identity; the stub is ~20 KiB
 
 
 def stub_path() -> Path:
@@ -21,6 +23,16 @@ def stub_path() -> Path:
         msg = f"venvlink's stub is missing at {_STUB}; reinstall venvlink (pip install --force-reinstall venvlink)"
         raise VenvlinkError(msg)
     return _STUB
+
+
+def is_stub(path: Path) -> bool:
+    """Whether ``path`` (links followed) is a venvlink stub, of any version."""
+    try:
+        if not path.is_file() or path.stat().st_size > _MAX_STUB_SIZE:
+            return False
+        return _IDENTITY in path.read_bytes()
+    except OSError:
+        return False
 
 
 def replace_file(path: Path, data: bytes, mode: int) -> None:

@@ -233,7 +233,8 @@ static void walk(char *p, char *cfg)
 struct cfg {
     char text[MAX_CFG + 1];
     const char *home, *venvlink_executable, *base_executable, *executable;
-    char version[16]; /* "3.X", from version_info, version or python-version */
+    const char *version_info, *version_key, *python_version;
+    char version[16]; /* "3.X": the first of version_info, version, python-version that has one */
 };
 
 static char *strip(char *s, char *end)
@@ -249,7 +250,7 @@ static char *strip(char *s, char *end)
 static void take_version(struct cfg *c, const char *value)
 {
     /* "3.8.18.final.0", "3.8.18" and "3.8" all give "3.8" */
-    const char *dot = strchr(value, '.');
+    const char *dot = value ? strchr(value, '.') : NULL;
     size_t len = dot ? strspn(dot + 1, "0123456789") : 0;
     if (c->version[0] || !dot || !len || (size_t)(dot - value) + 1 + len >= sizeof c->version)
         return;
@@ -276,6 +277,7 @@ static void read_cfg(struct cfg *c, const char *path)
         die(EXIT_NOT_FOUND, "%s contains a NUL byte; it is not a pyvenv.cfg", path);
     c->text[total] = '\0';
     c->home = c->venvlink_executable = c->base_executable = c->executable = NULL;
+    c->version_info = c->version_key = c->python_version = NULL;
     c->version[0] = '\0';
     for (line = c->text; line < c->text + total;) {
         char *end = strchr(line, '\n'), *eq, *key, *value;
@@ -297,11 +299,18 @@ static void read_cfg(struct cfg *c, const char *path)
                 c->base_executable = value;
             else if (!strcmp(key, "executable") && !c->executable)
                 c->executable = value;
-            else if (!strcmp(key, "version_info") || !strcmp(key, "version") || !strcmp(key, "python-version"))
-                take_version(c, value);
+            else if (!strcmp(key, "version_info") && !c->version_info)
+                c->version_info = value;
+            else if (!strcmp(key, "version") && !c->version_key)
+                c->version_key = value;
+            else if (!strcmp(key, "python-version") && !c->python_version)
+                c->python_version = value;
         }
         line = end + 1;
     }
+    take_version(c, c->version_info);
+    take_version(c, c->version_key);
+    take_version(c, c->python_version);
     if (!c->home || !*c->home)
         die(EXIT_NOT_FOUND, "no 'home' key in %s; recreate the venv", path);
 }
