@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -51,6 +52,27 @@ def replace_file(path: Path, data: bytes, mode: int) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def replace_with_symlink(path: Path, target: str) -> None:
+    """Make ``path`` a symlink to ``target``, atomically: a new link under a temporary name, renamed over ``path``."""
+    temporary = new_symlink(path.parent, path.name, target)
+    try:
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def new_symlink(directory: Path, name: str, target: str) -> Path:
+    """A new symlink to ``target`` under a fresh temporary name in ``directory``."""
+    while True:
+        temporary = directory / f".{name}.{secrets.token_hex(4)}.venvlink"
+        try:
+            temporary.symlink_to(target)
+        except FileExistsError:
+            continue
+        return temporary
 
 
 def install_stub(bin_dir: Path, names: list[str]) -> None:

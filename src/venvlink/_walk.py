@@ -193,7 +193,8 @@ def resolve(path: str | os.PathLike[str], *, argv0: str | None = None, search_pa
     hops: list[str] = []
     via_stub = is_stub(Path(path))
     try:
-        cfg = _walk(_start(_absolute(path), argv0 or path, search_path), hops)
+        start = _absolute(path)
+        cfg = _walk(_start(start, start if argv0 is None else argv0, search_path), hops)
         found, argv = cfg, _tidy(hops[-1])
         for level in range(MAX_LEVELS):
             executable, named_by = _choose(found)

@@ -1,0 +1,83 @@
+"""The record of the exports venvlink made: one JSON file in the user's state directory, locked while it changes."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import platformdirs
+from filelock import FileLock
+
+from ._install import replace_file
+from .exceptions import VenvlinkError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Export:
+    """One symlink venvlink made.
+
+    :ivar dest: the link's absolute path, symlinks in it not resolved
+    :ivar venv: the venv it runs
+    :ivar target: the link's text, as written
+    :ivar name: the interpreter name in the venv's ``bin/`` the link points at
+    :ivar created: when, in ISO 8601 (UTC)
+    """
+
+    dest: str
+    venv: str
+    target: str
+    name: str
+    created: str
+
+
+def default_path() -> Path:
+    """``exports.json`` in venvlink's user state directory (``$XDG_STATE_HOME/venvlink`` on Linux)."""
+    return platformdirs.user_state_path("venvlink", appauthor=False) / "exports.json"
+
+
+class Registry:
+    """The exports, keyed by ``dest``. Read with :meth:`load`; change inside :meth:`change`."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_path()
+
+    def load(self) -> dict[str, Export]:
+        """The exports recorded; none when the file does not exist yet. A corrupt file is an error, never reset."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError) as error:
+            msg = f"cannot read the registry {self.path}: {error}"
+            raise VenvlinkError(msg) from None
+        try:
+            data = json.loads(text)
+            if data["format"] != _FORMAT:
+                msg = f"the registry {self.path} has format {data['format']!r}; upgrade venvlink to read it"
+                raise VenvlinkError(msg)
+            return {dest: Export(**fields) for dest, fields in data["exports"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            msg = f"the registry {self.path} is corrupt ({error}); repair or delete it (the links themselves stay)"
+            raise VenvlinkError(msg) from None
+
+    @contextmanager
+    def change(self) -> Iterator[dict[str, Export]]:
+        """Hold the lock, hand out the exports to change, and write them back atomically if no error escapes."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            msg = f"cannot create {self.path.parent} for the registry: {error.strerror}"
+            raise VenvlinkError(msg) from None
+        with FileLock(f"{self.path}.lock"):
+            exports = self.load()
+            yield exports
+            data = {"format": _FORMAT, "exports": {dest: asdict(e) for dest, e in sorted(exports.items())}}
+            replace_file(self.path, (json.dumps(data, indent=2) + "\n").encode(), 0o644)
