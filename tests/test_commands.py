@@ -13,7 +13,8 @@ from helpers import Interpreter, make_venv, run, sys_info
 from venvlink.__main__ import main
 from venvlink._install import is_stub
 
-KINDS = ["linkable", "stdlib", "builtin"]
+KINDS = ["linkable", "stdlib", "builtin", "uv"]
+PLAIN_KINDS = KINDS[1:]
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +29,9 @@ def registry_file(tmp_path: Path) -> Path:
 def new_venv(kind: str, interpreter: Interpreter, dest: Path) -> Path:
     if kind == "stdlib":
         run([interpreter.path, "-m", "venv", "--without-pip", dest])
+        return dest
+    if kind == "uv":
+        run([sys.executable, "-m", "uv", "venv", "--no-python-downloads", "--python", interpreter.path, dest])
         return dest
     return make_venv(interpreter, dest, creator="linkable" if kind == "linkable" else "builtin")
 
@@ -66,7 +70,7 @@ def test_export(kind: str, current: Interpreter, tmp_path: Path) -> None:
     assert entry["state"] == "ok"
 
 
-@pytest.mark.parametrize("kind", ["stdlib", "builtin"])
+@pytest.mark.parametrize("kind", PLAIN_KINDS)
 def test_export_no_convert_refuses(kind: str, current: Interpreter, tmp_path: Path) -> None:
     venv = new_venv(kind, current, tmp_path / "venv")
     code, _, err = venvlink("export", "--no-convert", venv, tmp_path / "tool")
@@ -154,7 +158,7 @@ def test_export_refuses_what_is_not_a_venv(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("kind", ["stdlib", "builtin"])
+@pytest.mark.parametrize("kind", PLAIN_KINDS)
 def test_convert_and_revert(kind: str, current: Interpreter, tmp_path: Path) -> None:
     venv = new_venv(kind, current, tmp_path / "venv")
     lines = (venv / "pyvenv.cfg").read_text().splitlines()
@@ -325,3 +329,18 @@ def test_python_api(current: Interpreter, tmp_path: Path) -> None:
     assert resolution.prefix == venv
     assert resolution.hops == [str(tmp_path / "tool"), str(venv / "bin" / "python")]
     assert venvlink.convert(venv).changed is False
+
+
+def test_doctor_base_interpreter_gone(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    assert main(["export", str(venv), str(tmp_path / "tool")]) == 0
+    cfg = venv / "pyvenv.cfg"
+    cfg.write_text(
+        cfg.read_text().replace(f"venvlink-executable = {current.real}", "venvlink-executable = /gone/python3")
+    )
+    code, out, _ = venvlink("doctor")
+    assert code == 1
+    assert out == (
+        f"{tmp_path / 'tool'}: cannot run; interpreter /gone/python3 named by venvlink-executable in {cfg} "
+        "does not exist; the Python this venv was made from was moved or removed (recreate the venv)\n"
+    )
