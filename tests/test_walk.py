@@ -42,11 +42,18 @@ def printer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory / "printer"
 
 
-def build_layout(root: Path, layout: dict[str, str], printer: Path) -> None:
-    for relative, spec in layout.items():
+def build_layout(root: Path, case: dict[str, Any], printer: Path) -> None:
+    if case.get("owners") and os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    for relative, spec in case["layout"].items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        if spec == "dir":
+        if isinstance(spec, dict):
+            text = spec["repeat"].replace("{root}", str(root)) * spec["times"]
+            if "pad_to" in spec:  # a comment line fills the file to exactly pad_to bytes
+                text += "#" * (spec["pad_to"] - len(text.encode()) - 1) + "\n"
+            path.write_text(text)
+        elif spec == "dir":
             path.mkdir(exist_ok=True)
         elif spec == "stub":
             shutil.copy(stub_path(), path)
@@ -57,6 +64,10 @@ def build_layout(root: Path, layout: dict[str, str], printer: Path) -> None:
         else:
             path.write_text(spec.replace("{root}", str(root)))
             path.chmod(0o755)
+    for relative, mode in case.get("modes", {}).items():
+        (root / relative).chmod(int(mode, 8))
+    for relative, uid in case.get("owners", {}).items():
+        os.chown(root / relative, uid, -1)
 
 
 def case_argv0(case: dict[str, Any], root: Path) -> str:
@@ -68,7 +79,7 @@ def case_path(case: dict[str, Any], root: Path) -> str:
 
 
 def run_case(case: dict[str, Any], root: Path, printer: Path) -> subprocess.CompletedProcess[str]:
-    build_layout(root, case["layout"], printer)
+    build_layout(root, case, printer)
     argv0, search = case_argv0(case, root), case_path(case, root)
     return subprocess.run(
         [argv0, "-c", "pass"],
@@ -104,7 +115,7 @@ def test_mirror_walk(case: dict[str, Any], tmp_path: Path, printer: Path) -> Non
     if "stub_only" in case:
         pytest.skip(f"stub only: {case['stub_only']}")
     root = tmp_path.resolve() / "case"
-    build_layout(root, case["layout"], printer)
+    build_layout(root, case, printer)
     resolution = resolve(root / case["run"], argv0=case_argv0(case, root), search_path=case_path(case, root))
     expect = case["expect"]
     assert resolution.via_stub
@@ -131,7 +142,7 @@ def test_mirror_and_stub_say_the_same(tmp_path: Path, printer: Path) -> None:
 def test_debug_traces_every_hop(tmp_path: Path, printer: Path) -> None:
     case = next(c for c in CASES if c["name"] == "three hops, relative and absolute")
     root = tmp_path.resolve() / "case"
-    build_layout(root, case["layout"], printer)
+    build_layout(root, case, printer)
     result = subprocess.run(
         [root / "a" / "one"], env={"VENVLINK_DEBUG": "1"}, capture_output=True, text=True, check=True
     )
@@ -150,7 +161,7 @@ def test_argc_zero_runs_own_venv(tmp_path: Path, printer: Path) -> None:
     """A program may exec the stub with an empty argv; the stub then starts from its own path."""
     case = CASES[0]
     root = tmp_path.resolve() / "case"
-    build_layout(root, case["layout"], printer)
+    build_layout(root, case, printer)
     # CPython's os.execve refuses an empty argv, so a few lines of C do it.
     launcher = tmp_path / "argc0.c"
     launcher.write_text(

@@ -6,6 +6,7 @@ It mirrors src/venvlink/_stub/stub.c step for step, messages included; tests/wal
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from .exceptions import VenvlinkError
 
 MAX_HOPS = 40
 MAX_LEVELS = 8
+PATH_MAX = 4096
 EXIT_NOT_FOUND = 127
 _INTERPRETER_KEYS = (EXECUTABLE_KEY, "base-executable", "executable")
 _VERSION_KEYS = ("version_info", "version", "python-version")
@@ -57,12 +59,24 @@ def _dir_of(path: str) -> str:
     return path.rpartition("/")[0] or "/"
 
 
-def _absolute(path: str) -> str:
-    return path if path.startswith("/") else f"{os.getcwd()}/{path}"
+def _join(directory: str, name: str) -> str:
+    """``directory/name``, or the stub's error when that does not fit in PATH_MAX (a cut path names another file)."""
+    if len(os.fsencode(directory)) + 1 + len(os.fsencode(name)) >= PATH_MAX:
+        msg = f"path too long: {directory}/{name}"
+        raise _Stop(msg)
+    return f"{directory}/{name}"
+
+
+def _absolute(path: str) -> str | None:
+    """``path`` made absolute against the cwd; ``None`` when that does not fit in PATH_MAX."""
+    joined = path if path.startswith("/") else f"{os.getcwd()}/{path}"
+    return joined if len(os.fsencode(joined)) < PATH_MAX else None
 
 
 def _search_path(name: str, search_path: str | None) -> str | None:
     for directory in (search_path if search_path is not None else "/bin:/usr/bin").split(":"):
+        if len(os.fsencode(directory or ".")) + len(os.fsencode(name)) + 2 >= PATH_MAX:
+            continue
         candidate = f"{directory or '.'}/{name}"
         if os.access(candidate, os.X_OK) and os.path.isfile(candidate):
             return _absolute(candidate)
@@ -86,13 +100,34 @@ def _start(path: str, argv0: str | None, search_path: str | None) -> str:
     return os.path.realpath(path)
 
 
-def find_pyvenv_cfg(path: str) -> Path | None:
-    """``pyvenv.cfg`` where CPython looks for one: beside ``path``, then one directory up."""
+def _find_cfg(path: str) -> Path | None:
     directory = _dir_of(path)
-    for candidate in (f"{directory}/pyvenv.cfg", f"{_dir_of(directory)}/pyvenv.cfg"):
+    for candidate in (_join(directory, "pyvenv.cfg"), _join(_dir_of(directory), "pyvenv.cfg")):
         if os.path.isfile(candidate):
             return Path(candidate)
     return None
+
+
+def find_pyvenv_cfg(path: str) -> Path | None:
+    """``pyvenv.cfg`` where CPython looks for one: beside ``path``, then one directory up."""
+    try:
+        return _find_cfg(path)
+    except _Stop:
+        return None
+
+
+def _check_trust(cfg: Path) -> None:
+    """The stub's StrictModes: no pyvenv.cfg that another user could have written."""
+    try:
+        info = cfg.stat()
+    except OSError as error:
+        raise _Stop(f"cannot open {cfg}: {error.strerror}") from None
+    if info.st_mode & stat.S_IWOTH:
+        msg = f"refusing {cfg}: every user can write it; fix: chmod o-w {cfg}"
+        raise _Stop(msg)
+    if info.st_uid not in {0, os.geteuid()}:
+        msg = f"refusing {cfg}: it belongs to uid {info.st_uid}, not to you or root; fix: chown {os.geteuid()} {cfg}"
+        raise _Stop(msg)
 
 
 def _walk(start: str, hops: list[str]) -> Path:
@@ -100,7 +135,7 @@ def _walk(start: str, hops: list[str]) -> Path:
     path = start
     for hop in range(MAX_HOPS + 1):
         hops.append(path)
-        cfg = find_pyvenv_cfg(path)
+        cfg = _find_cfg(path)
         if cfg is not None:
             return cfg
         chain = " -> ".join(hops)
@@ -118,7 +153,7 @@ def _walk(start: str, hops: list[str]) -> Path:
                 raise _Stop(msg) from None
             msg = f"cannot read the link {path}: {error.strerror}"
             raise _Stop(msg) from None
-        path = target if target.startswith("/") else f"{_dir_of(path)}/{target}"
+        path = target if target.startswith("/") else _join(_dir_of(path), target)
     raise AssertionError  # pragma: no cover  # the loop returns or raises
 
 
@@ -128,6 +163,7 @@ def _is_executable_file(path: str) -> bool:
 
 def _choose(cfg: Path) -> tuple[str, str]:
     """Step 4: the interpreter a pyvenv.cfg names, and the key that named it."""
+    _check_trust(cfg)
     try:
         values = _pyvenv_cfg.read(cfg)
     except OSError as error:
@@ -151,11 +187,13 @@ def _choose(cfg: Path) -> tuple[str, str]:
                 "the Python this venv was made from was moved or removed (recreate the venv)"
             )
             raise _Stop(msg)
+        if _absolute(value) is None:
+            raise _Stop(f"path too long: {value}")
         return value, key
     version = next((v for k in _VERSION_KEYS if (v := _major_minor(values.get(k)))), "")
     for name in ([f"python{version}"] if version else []) + ["python3", "python"]:
-        if _is_executable_file(f"{home}/{name}"):
-            return f"{home}/{name}", "home"
+        if _is_executable_file(_join(home, name)):
+            return _join(home, name), "home"
     msg = (
         f"no python in {home} (home in {cfg}); "
         "the Python this venv was made from was moved or removed (recreate the venv)"
@@ -193,12 +231,12 @@ def resolve(path: str | os.PathLike[str], *, argv0: str | None = None, search_pa
     hops: list[str] = []
     via_stub = is_stub(Path(path))
     try:
-        start = _absolute(path)
+        start = _absolute(path) or path
         cfg = _walk(_start(start, start if argv0 is None else argv0, search_path), hops)
         found, argv = cfg, _tidy(hops[-1])
         for level in range(MAX_LEVELS):
             executable, named_by = _choose(found)
-            nested = None if named_by == EXECUTABLE_KEY else find_pyvenv_cfg(executable)
+            nested = None if named_by == EXECUTABLE_KEY else _find_cfg(executable)
             if nested is None:
                 return Resolution(path, via_stub, hops, cfg, argv, Path(executable), named_by)
             if level + 1 == MAX_LEVELS:

@@ -61,12 +61,20 @@ static void trace(const char *fmt, ...)
     va_end(ap);
 }
 
+#ifdef VENVLINK_FUZZ
+#include <setjmp.h>
+jmp_buf venvlink_fuzz_exit; /* a fuzz harness survives die(): see tests/fuzz/ */
+#endif
+
 static void die(int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsay(fmt, ap);
     va_end(ap);
+#ifdef VENVLINK_FUZZ
+    longjmp(venvlink_fuzz_exit, status);
+#endif
     _exit(status);
 }
 
@@ -96,18 +104,20 @@ static int is_regular_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static void absolute(char *out, const char *path)
+/* out = path made absolute against the cwd; 0 if that does not fit (or there is no cwd) */
+static int make_absolute(char *out, const char *path)
 {
     char cwd[PATH_MAX];
     if (path[0] == '/') {
         if (strlen(path) >= PATH_MAX)
-            die(EXIT_NOT_FOUND, "path too long: %s", path);
+            return 0;
         strcpy(out, path);
-        return;
+        return 1;
     }
-    if (!getcwd(cwd, sizeof cwd))
-        die(EXIT_NOT_FOUND, "cannot get the current directory: %s", strerror(errno));
+    if (!getcwd(cwd, sizeof cwd) || strlen(cwd) + 1 + strlen(path) >= PATH_MAX)
+        return 0;
     join(out, cwd, path);
+    return 1;
 }
 
 /* The file the kernel started: the stub itself, with every link resolved. */
@@ -142,10 +152,8 @@ static int search_path(char *out, const char *name)
             if (strlen(dir) + strlen(name) + 2 < PATH_MAX) {
                 char candidate[PATH_MAX];
                 join(candidate, dir, name);
-                if (access(candidate, X_OK) == 0 && is_regular_file(candidate)) {
-                    absolute(out, candidate);
-                    return 1;
-                }
+                if (access(candidate, X_OK) == 0 && is_regular_file(candidate))
+                    return make_absolute(out, candidate);
             }
         }
         if (!path[len])
@@ -165,7 +173,7 @@ static void start_path(char *out, int argc, char **argv)
     const char *argv0 = argc > 0 ? argv[0] : NULL;
     int found = 0;
     if (argv0 && *argv0)
-        found = strchr(argv0, '/') ? (absolute(out, argv0), 1) : search_path(out, argv0);
+        found = strchr(argv0, '/') ? make_absolute(out, argv0) : search_path(out, argv0);
     if (found && stat(out, &start) == 0 && stat("/proc/self/exe", &self) == 0 &&
         start.st_dev == self.st_dev && start.st_ino == self.st_ino)
         return;
@@ -259,21 +267,11 @@ static void take_version(struct cfg *c, const char *value)
     c->version[len] = '\0';
 }
 
-static void read_cfg(struct cfg *c, const char *path)
+/* The first `total` bytes of c->text, as a pyvenv.cfg named `path` in messages. */
+static void parse_cfg(struct cfg *c, size_t total, const char *path)
 {
-    ssize_t n, total = 0;
     char *line;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
-    while ((n = read(fd, c->text + total, MAX_CFG + 1 - (size_t)total)) > 0 && total + n <= MAX_CFG)
-        total += n;
-    close(fd);
-    if (n < 0)
-        die(EXIT_NOT_FOUND, "cannot read %s: %s", path, strerror(errno));
-    if (n > 0)
-        die(EXIT_NOT_FOUND, "%s is larger than %d bytes; it is not a pyvenv.cfg", path, MAX_CFG);
-    if (memchr(c->text, '\0', (size_t)total))
+    if (memchr(c->text, '\0', total))
         die(EXIT_NOT_FOUND, "%s contains a NUL byte; it is not a pyvenv.cfg", path);
     c->text[total] = '\0';
     c->home = c->venvlink_executable = c->base_executable = c->executable = NULL;
@@ -315,6 +313,37 @@ static void read_cfg(struct cfg *c, const char *path)
         die(EXIT_NOT_FOUND, "no 'home' key in %s; recreate the venv", path);
 }
 
+/*
+ * A pyvenv.cfg decides which program runs, and the walk reads directories CPython
+ * alone never would (the parents of every hop). Like OpenSSH's StrictModes, trust
+ * only a file that no other user can have written. fstat: the file checked is the
+ * file read.
+ */
+static void read_cfg(struct cfg *c, const char *path)
+{
+    ssize_t n;
+    size_t total = 0;
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0)
+        die(EXIT_NOT_FOUND, "cannot stat %s: %s", path, strerror(errno));
+    if (st.st_mode & S_IWOTH)
+        die(EXIT_NOT_FOUND, "refusing %s: every user can write it; fix: chmod o-w %s", path, path);
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+        die(EXIT_NOT_FOUND, "refusing %s: it belongs to uid %ld, not to you or root; fix: chown %ld %s",
+            path, (long)st.st_uid, (long)geteuid(), path);
+    while ((n = read(fd, c->text + total, MAX_CFG + 1 - total)) > 0 && total + (size_t)n <= MAX_CFG)
+        total += (size_t)n;
+    close(fd);
+    if (n < 0)
+        die(EXIT_NOT_FOUND, "cannot read %s: %s", path, strerror(errno));
+    if (n > 0)
+        die(EXIT_NOT_FOUND, "%s is larger than %d bytes; it is not a pyvenv.cfg", path, MAX_CFG);
+    parse_cfg(c, total, path);
+}
+
 static int is_executable_file(const char *path)
 {
     return access(path, X_OK) == 0 && is_regular_file(path);
@@ -339,7 +368,8 @@ static int choose(char *out, const struct cfg *c, const char *cfg_path)
             die(EXIT_NOT_FOUND, "interpreter %s named by %s in %s does not exist; "
                 "the Python this venv was made from was moved or removed (recreate the venv)",
                 values[i], keys[i], cfg_path);
-        absolute(out, values[i]);
+        if (!make_absolute(out, values[i]))
+            die(EXIT_NOT_FOUND, "path too long: %s", values[i]);
         return i == 0;
     }
     snprintf(name, sizeof name, "python%s", c->version);
@@ -367,12 +397,21 @@ static void tidy(char *p)
     join(p, real, base);
 }
 
+#ifdef VENVLINK_FUZZ
+#define main venvlink_main /* the harness has its own main */
+#endif
+
 int main(int argc, char **argv)
 {
     static struct cfg cfg;
     char p[PATH_MAX], cfg_path[PATH_MAX], target[PATH_MAX];
     const char *env = getenv("VENVLINK_DEBUG");
     debug = env && *env && strcmp(env, "0") != 0;
+
+    /* set-uid would let any user pick, through links and pyvenv.cfg, what runs with our rights */
+    if (getuid() != geteuid() || getgid() != getegid())
+        die(EXIT_NOT_FOUND, "refusing to run set-uid or set-gid; remove the bit: chmod ug-s %s",
+            argc > 0 && argv[0] ? argv[0] : "the stub");
 
     start_path(p, argc, argv);
     trace("%s, starting from %s", IDENTITY, p);
