@@ -14,6 +14,9 @@ import pytest
 from venvlink import resolve
 from venvlink._install import stub_path
 
+STUB_SOURCE = Path(__file__).parent.parent / "src" / "venvlink" / "_stub" / "stub.c"
+SANITIZE = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+
 CASES: list[dict[str, Any]] = json.loads((Path(__file__).parent / "walk_cases.json").read_text())["cases"]
 
 PRINTER_C = r"""
@@ -30,19 +33,37 @@ int main(int argc, char **argv) {
 """
 
 
+def compiler() -> str:
+    cc = shutil.which(os.environ.get("CC", "cc"))
+    if cc is None:
+        pytest.skip("no C compiler (cc) to build a test program")
+    return cc
+
+
+@pytest.fixture(scope="session", params=["release", "asan+ubsan"])
+def stub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The stub the table runs against: the packaged build, and one under AddressSanitizer and UBSan."""
+    if request.param == "release":
+        return stub_path()
+    directory = tmp_path_factory.mktemp("asan")
+    built = subprocess.run(
+        [compiler(), "-std=c99", *SANITIZE, "-o", directory / "stub", STUB_SOURCE], capture_output=True, check=False
+    )
+    if built.returncode != 0:
+        pytest.skip(f"{compiler()} cannot build with -fsanitize=address,undefined: {built.stderr[-200:]!r}")
+    return directory / "stub"
+
+
 @pytest.fixture(scope="session")
 def printer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A stand-in interpreter that prints which file runs and the argv it got."""
-    cc = shutil.which(os.environ.get("CC", "cc"))
-    if cc is None:
-        pytest.skip("no C compiler (cc) to build the stand-in interpreter")
     directory = tmp_path_factory.mktemp("printer")
     (directory / "printer.c").write_text(PRINTER_C)
-    subprocess.run([cc, "-o", directory / "printer", directory / "printer.c"], check=True)
+    subprocess.run([compiler(), "-o", directory / "printer", directory / "printer.c"], check=True)
     return directory / "printer"
 
 
-def build_layout(root: Path, case: dict[str, Any], printer: Path) -> None:
+def build_layout(root: Path, case: dict[str, Any], printer: Path, stub: Path | None = None) -> None:
     if case.get("owners") and os.geteuid() != 0:
         pytest.skip("giving a file to another user needs root")
     for relative, spec in case["layout"].items():
@@ -56,7 +77,7 @@ def build_layout(root: Path, case: dict[str, Any], printer: Path) -> None:
         elif spec == "dir":
             path.mkdir(exist_ok=True)
         elif spec == "stub":
-            shutil.copy(stub_path(), path)
+            shutil.copy(stub or stub_path(), path)
         elif spec == "python":
             shutil.copy(printer, path)
         elif spec.startswith("link:"):
@@ -78,8 +99,10 @@ def case_path(case: dict[str, Any], root: Path) -> str:
     return os.pathsep.join(str(root / p) for p in case.get("path", [])) or str(root / "no-such-dir")
 
 
-def run_case(case: dict[str, Any], root: Path, printer: Path) -> subprocess.CompletedProcess[str]:
-    build_layout(root, case, printer)
+def run_case(
+    case: dict[str, Any], root: Path, printer: Path, stub: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    build_layout(root, case, printer, stub)
     argv0, search = case_argv0(case, root), case_path(case, root)
     return subprocess.run(
         [argv0, "-c", "pass"],
@@ -92,9 +115,9 @@ def run_case(case: dict[str, Any], root: Path, printer: Path) -> subprocess.Comp
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_stub_walk(case: dict[str, Any], tmp_path: Path, printer: Path) -> None:
+def test_stub_walk(case: dict[str, Any], tmp_path: Path, printer: Path, stub: Path) -> None:
     root = tmp_path.resolve() / "case"
-    result = run_case(case, root, printer)
+    result = run_case(case, root, printer, stub)
     expect = case["expect"]
     assert result.returncode == expect["status"], result.stderr
     if expect["status"] == 0:
@@ -172,3 +195,25 @@ def test_argc_zero_runs_own_venv(tmp_path: Path, printer: Path) -> None:
     result = subprocess.run([tmp_path / "argc0", root / "v/bin/python"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [str(root / "base/python3.11"), str(root / "v/bin/python")]
+
+
+def test_valgrind_memcheck_is_clean(tmp_path: Path, printer: Path) -> None:
+    """Every case of the table once under memcheck. valgrind shows the stub its own binary as /proc/self/exe,
+    so argv[0] is never trusted there: the outcome may be the stub's own venv, but memory use must be clean."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        pytest.skip("valgrind is not installed")
+    for index, case in enumerate(CASES):
+        if case["expect"]["status"] == 126:
+            continue  # valgrind itself dies when execve fails ("I can't recover from execve() failing")
+        root = tmp_path.resolve() / str(index)
+        build_layout(root, case, printer)
+        result = subprocess.run(
+            [valgrind, "-q", "--error-exitcode=99", "--leak-check=no", root / case["run"], "-c", "pass"],
+            env={"PATH": case_path(case, root)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode != 99, f"{case['name']}: {result.stderr}"
+        assert "==" not in result.stderr, f"{case['name']}: {result.stderr}"

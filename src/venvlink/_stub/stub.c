@@ -63,7 +63,7 @@ static void trace(const char *fmt, ...)
 
 #ifdef VENVLINK_FUZZ
 #include <setjmp.h>
-jmp_buf venvlink_fuzz_exit; /* a fuzz harness survives die(): see tests/fuzz/ */
+jmp_buf venvlink_fuzz_exit; /* a fuzz harness survives die(): see fuzz/ */
 #endif
 
 static void die(int status, const char *fmt, ...)
@@ -397,14 +397,31 @@ static void tidy(char *p)
     join(p, real, base);
 }
 
-#ifdef VENVLINK_FUZZ
-#define main venvlink_main /* the harness has its own main */
-#endif
-
-int main(int argc, char **argv)
+/* Steps 2-4: from the start path p, the interpreter to exec; p becomes the in-venv argv[0]. */
+static void find_interpreter(char *p, char *target)
 {
     static struct cfg cfg;
-    char p[PATH_MAX], cfg_path[PATH_MAX], target[PATH_MAX];
+    char cfg_path[PATH_MAX];
+    walk(p, cfg_path);
+    tidy(p);
+    trace("pyvenv.cfg: %s", cfg_path);
+    for (int level = 0;; level++) {
+        read_cfg(&cfg, cfg_path);
+        if (choose(target, &cfg, cfg_path) || !find_cfg(cfg_path, target))
+            return;
+        /* the target is itself in a venv (on 3.8-3.10 a venv made from a linkable
+         * venv gets home = <that venv>/bin): go through that venv, never exec a stub */
+        if (level + 1 == MAX_LEVELS)
+            die(EXIT_NOT_FOUND, "more than %d venvs made from venvs; is there a loop? (last: %s)",
+                MAX_LEVELS, cfg_path);
+        trace("%s is in a venv; reading %s", target, cfg_path);
+    }
+}
+
+#ifndef VENVLINK_FUZZ /* the fuzz harnesses in fuzz/ have their own main */
+int main(int argc, char **argv)
+{
+    char p[PATH_MAX], target[PATH_MAX];
     const char *env = getenv("VENVLINK_DEBUG");
     debug = env && *env && strcmp(env, "0") != 0;
 
@@ -415,20 +432,7 @@ int main(int argc, char **argv)
 
     start_path(p, argc, argv);
     trace("%s, starting from %s", IDENTITY, p);
-    walk(p, cfg_path);
-    tidy(p);
-    trace("pyvenv.cfg: %s", cfg_path);
-    for (int level = 0;; level++) {
-        read_cfg(&cfg, cfg_path);
-        if (choose(target, &cfg, cfg_path) || !find_cfg(cfg_path, target))
-            break;
-        /* the target is itself in a venv (on 3.8-3.10 a venv made from a linkable
-         * venv gets home = <that venv>/bin): go through that venv, never exec a stub */
-        if (level + 1 == MAX_LEVELS)
-            die(EXIT_NOT_FOUND, "more than %d venvs made from venvs; is there a loop? (last: %s)",
-                MAX_LEVELS, cfg_path);
-        trace("%s is in a venv; reading %s", target, cfg_path);
-    }
+    find_interpreter(p, target);
     trace("exec %s with argv[0] = %s", target, p);
 
     char **args = argc > 0 ? argv : (char *[]){NULL, NULL};
@@ -437,3 +441,4 @@ int main(int argc, char **argv)
     die(EXIT_CANNOT_EXEC, "cannot run %s: %s", target, strerror(errno));
     return EXIT_CANNOT_EXEC;
 }
+#endif
