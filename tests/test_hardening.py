@@ -47,7 +47,9 @@ def test_link_replaced_during_the_walk(tmp_path: Path) -> None:
     for name in ("a", "b"):
         (tmp_path / name / "bin").mkdir(parents=True)
         shutil.copy(stub_path(), tmp_path / name / "bin" / "python")
-        (tmp_path / name / "pyvenv.cfg").write_text(f"home = /usr/bin\nvenvlink-executable = /bin/echo\nname = {name}\n")
+        (tmp_path / name / "pyvenv.cfg").write_text(
+            f"home = /usr/bin\nvenvlink-executable = /bin/echo\nname = {name}\n"
+        )
         venvs.append(str(tmp_path / name / "bin" / "python"))
     tool = tmp_path / "tool"
     tool.symlink_to(venvs[0])

@@ -99,14 +99,25 @@ def convert(venv: str | os.PathLike[str], *, revert: bool = False) -> Conversion
         raise VenvlinkError(msg)
     if revert:
         stubs = [entry for entry in entries if is_stub(entry)]
-        for entry in stubs:
-            replace_with_symlink(entry, str(executable))
-        if MARKER_KEY in values or EXECUTABLE_KEY in values:
-            _pyvenv_cfg.rewrite(venv / "pyvenv.cfg", {MARKER_KEY: None, EXECUTABLE_KEY: None})
+        _unlink_stubs(venv, executable, stubs, drop_keys=MARKER_KEY in values or EXECUTABLE_KEY in values)
         return Conversion(venv, executable, [e.name for e in stubs])
     wanted = {MARKER_KEY: __version__, EXECUTABLE_KEY: str(executable)}
-    if any(values.get(key) != value for key, value in wanted.items()):
-        _pyvenv_cfg.rewrite(venv / "pyvenv.cfg", dict(wanted))
+    had_keys = MARKER_KEY in values or EXECUTABLE_KEY in values
     plain = [entry for entry in entries if not is_stub(entry)]
-    install_stub(bin_dir, [entry.name for entry in plain])
+    try:
+        if any(values.get(key) != value for key, value in wanted.items()):
+            _pyvenv_cfg.rewrite(venv / "pyvenv.cfg", dict(wanted))
+        install_stub(bin_dir, [entry.name for entry in plain])
+    except BaseException:
+        # Back to where we started: the entries this call made stubs, and the keys if it added them.
+        _unlink_stubs(venv, executable, [e for e in plain if is_stub(e)], drop_keys=not had_keys)
+        raise
     return Conversion(venv, executable, [e.name for e in plain])
+
+
+def _unlink_stubs(venv: Path, executable: Path, stubs: list[Path], *, drop_keys: bool) -> None:
+    """Stubs back to links to the interpreter, then the keys out: the order in which the venv runs throughout."""
+    for entry in stubs:
+        replace_with_symlink(entry, str(executable))
+    if drop_keys:
+        _pyvenv_cfg.rewrite(venv / "pyvenv.cfg", {MARKER_KEY: None, EXECUTABLE_KEY: None})

@@ -68,6 +68,58 @@ def on_path(directory: Path) -> bool:
     return False
 
 
+def _check(venv: Path, dest: Path, name: str, *, force: bool) -> Path:
+    """Refuse what export must not do, before anything changes; the interpreter entry to link to."""
+    pyvenv_cfg_of(venv)
+    entry = venv / "bin" / name
+    if not os.path.lexists(entry):
+        msg = f"{entry} does not exist; choose one of the interpreters in {venv / 'bin'} with --name"
+        raise VenvlinkError(msg)
+    if dest.is_dir() and not dest.is_symlink():
+        msg = f"{dest} is a directory; give the path of the link to create in it, such as {dest / name}"
+        raise VenvlinkError(msg)
+    if os.path.lexists(dest) and not force:
+        msg = f"{dest} already exists; pass --force to replace it"
+        raise VenvlinkError(msg)
+    if not dest.parent.is_dir():
+        msg = f"{dest.parent} does not exist; create it first (mkdir -p {dest.parent})"
+        raise VenvlinkError(msg)
+    return entry
+
+
+def _place(temporary: Path, record: Export, exports: dict[str, Export], registry: Registry) -> None:
+    """Check the new link runs its venv, record it, then rename it over dest; on any failure, record nothing."""
+    dest, venv = Path(record.dest), Path(record.venv)
+    previous = exports.get(record.dest)
+    try:
+        # The link runs under its temporary name, in dest's directory: the walk is the same as from dest.
+        prefix = prefix_of(temporary)
+        if not os.path.exists(prefix) or not os.path.samefile(prefix, venv):
+            msg = (
+                f"{dest} would run with sys.prefix = {prefix}, not {venv}; nothing was changed "
+                f"(see: venvlink which {venv / 'bin' / record.name})"
+            )
+            raise VenvlinkError(msg)
+        # Recorded before the rename: if we die between the two, doctor knows the export and how to mend it;
+        # the other order would leave a link venvlink knows nothing of.
+        exports[record.dest] = record
+        registry.save(exports)
+        try:
+            temporary.replace(dest)
+        except OSError as error:
+            msg = f"cannot replace {dest}: {error.strerror}; nothing was changed"
+            raise VenvlinkError(msg) from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        if exports.get(record.dest) is not previous:
+            if previous is None:
+                del exports[record.dest]
+            else:
+                exports[record.dest] = previous
+            registry.save(exports)
+        raise
+
+
 def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
     venv: str | os.PathLike[str],
     dest: str | os.PathLike[str],
@@ -85,23 +137,11 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
     before it takes ``dest``'s place; if its ``sys.prefix`` is not ``venv``, nothing is changed.
     """
     venv, dest = _absolute(venv), _absolute(dest)
-    pyvenv_cfg_of(venv)
-    entry = venv / "bin" / name
-    if not os.path.lexists(entry):
-        msg = f"{entry} does not exist; choose one of the interpreters in {venv / 'bin'} with --name"
-        raise VenvlinkError(msg)
-    exists = os.path.lexists(dest)
-    if dest.is_dir() and not dest.is_symlink():
-        msg = f"{dest} is a directory; give the path of the link to create in it, such as {dest / name}"
-        raise VenvlinkError(msg)
-    if exists and not force:
-        msg = f"{dest} already exists; pass --force to replace it"
-        raise VenvlinkError(msg)
-    if not dest.parent.is_dir():
-        msg = f"{dest.parent} does not exist; create it first (mkdir -p {dest.parent})"
-        raise VenvlinkError(msg)
+    entry = _check(venv, dest, name, force=force)
+    existed = os.path.lexists(dest)
     registry = registry or Registry()
     target = os.path.relpath(entry, dest.parent) if relative else str(entry)
+    record = Export(str(dest), str(venv), target, name, datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     with registry.change() as exports:
         converted = not is_linkable(venv, name)
@@ -111,36 +151,15 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
                 f"run: venvlink convert {venv}"
             )
             raise VenvlinkError(msg)
-        if converted:
-            convert(venv)
         try:
-            temporary = new_symlink(dest.parent, dest.name, target)
-        except OSError as error:
-            msg = f"cannot create a link in {dest.parent}: {error.strerror}"
-            raise VenvlinkError(msg) from None
-        try:
-            # The link runs under its temporary name, in dest's directory: the walk is the same as from dest.
-            prefix = prefix_of(temporary)
-            if not os.path.exists(prefix) or not os.path.samefile(prefix, venv):
-                msg = (
-                    f"{dest} would run with sys.prefix = {prefix}, not {venv}; nothing was changed "
-                    f"(see: venvlink which {entry})"
-                )
-                raise VenvlinkError(msg)
-            temporary.replace(dest)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
             if converted:
+                convert(venv)  # undoes its own steps if one fails
+            _place(new_symlink(dest.parent, dest.name, target), record, exports, registry)
+        except BaseException:
+            if converted and is_linkable(venv, name):
                 convert(venv, revert=True)
             raise
-        exports[str(dest)] = Export(
-            dest=str(dest),
-            venv=str(venv),
-            target=target,
-            name=name,
-            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        )
-    return ExportResult(dest, target, venv, converted, exists, on_path(dest.parent))
+    return ExportResult(dest, target, venv, converted, existed, on_path(dest.parent))
 
 
 def remove(dest: str | os.PathLike[str], *, registry: Registry | None = None) -> bool:

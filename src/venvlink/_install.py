@@ -43,15 +43,24 @@ def replace_file(path: Path, data: bytes, mode: int) -> None:
     writing through it would overwrite the system's Python. The data goes to a temporary file in the same
     directory, which then replaces ``path`` (the link itself, not its target) in one rename.
     """
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".venvlink")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".venvlink")
+    except OSError as error:
+        raise _cannot_write(path, error) from None
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             os.fchmod(stream.fileno(), mode)
         Path(temporary).replace(path)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise _cannot_write(path, error) from None
         raise
+
+
+def _cannot_write(path: Path, error: OSError) -> VenvlinkError:
+    return VenvlinkError(f"cannot write {path}: {error.strerror or error}; nothing was changed")
 
 
 def replace_with_symlink(path: Path, target: str) -> None:
@@ -59,8 +68,10 @@ def replace_with_symlink(path: Path, target: str) -> None:
     temporary = new_symlink(path.parent, path.name, target)
     try:
         temporary.replace(path)
-    except BaseException:
+    except BaseException as error:
         temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise _cannot_write(path, error) from None
         raise
 
 
@@ -72,6 +83,8 @@ def new_symlink(directory: Path, name: str, target: str) -> Path:
             temporary.symlink_to(target)
         except FileExistsError:
             continue
+        except OSError as error:
+            raise _cannot_write(directory / name, error) from None
         return temporary
 
 

@@ -48,6 +48,7 @@ class Registry:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
+        self._written: dict[str, Export] = {}
 
     def load(self) -> dict[str, Export]:
         """The exports recorded; none when the file does not exist yet. A corrupt file is an error, never reset."""
@@ -76,8 +77,23 @@ class Registry:
         except OSError as error:
             msg = f"cannot create {self.path.parent} for the registry: {error.strerror}"
             raise VenvlinkError(msg) from None
-        with FileLock(f"{self.path}.lock"):
+        try:
+            lock = FileLock(f"{self.path}.lock")
+            lock.acquire()
+        except OSError as error:
+            msg = f"cannot lock the registry {self.path}: {error.strerror or error}"
+            raise VenvlinkError(msg) from None
+        try:
             exports = self.load()
+            self._written = dict(exports)
             yield exports
-            data = {"format": _FORMAT, "exports": {dest: asdict(e) for dest, e in sorted(exports.items())}}
-            replace_file(self.path, (json.dumps(data, indent=2) + "\n").encode(), 0o644)
+            if exports != self._written:
+                self.save(exports)
+        finally:
+            lock.release()
+
+    def save(self, exports: dict[str, Export]) -> None:
+        """Write ``exports`` in one atomic replace; only while :meth:`change` holds the lock."""
+        data = {"format": _FORMAT, "exports": {dest: asdict(e) for dest, e in sorted(exports.items())}}
+        replace_file(self.path, (json.dumps(data, indent=2) + "\n").encode(), 0o644)
+        self._written = dict(exports)
