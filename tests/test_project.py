@@ -14,3 +14,12 @@ def test_ci_runs_the_readme_test_command() -> None:
     command = re.search(r"```sh\n(.+?)\n```", section, re.DOTALL)
     assert command is not None
     assert command.group(1) in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def test_failure_page_names_every_walk_case() -> None:
+    import json  # noqa: PLC0415
+
+    page = (ROOT / "docs" / "failures.rst").read_text()
+    cases = json.loads((ROOT / "tests" / "walk_cases.json").read_text())["cases"]
+    missing = [c["name"] for c in cases if c["name"] not in page]
+    assert not missing, f"docs/failures.rst does not name: {missing}"
