@@ -59,18 +59,32 @@ def _dir_of(path: str) -> str:
     return path.rpartition("/")[0] or "/"
 
 
+def _fold(path: str) -> str:
+    """The stub's fold(): drop "." components and repeated slashes; ".." stays, for the kernel to resolve."""
+    out, i, end = [], 0, len(path)
+    while i < end:
+        if path[i] == "/" and i + 1 < end:
+            after = path[i + 1]
+            if after == "/" or (after == "." and (i + 2 == end or path[i + 2] == "/")):
+                i += 1 if after == "/" else 2
+                continue
+        out.append(path[i])
+        i += 1
+    return "".join(out) or "/"
+
+
 def _join(directory: str, name: str) -> str:
-    """``directory/name``, or the stub's error when that does not fit in PATH_MAX (a cut path names another file)."""
+    """``directory/name`` folded; the stub's error when it does not fit in PATH_MAX (a cut path names another file)."""
     if len(os.fsencode(directory)) + 1 + len(os.fsencode(name)) >= PATH_MAX:
         msg = f"path too long: {directory}/{name}"
         raise _Stop(msg)
-    return f"{directory}/{name}"
+    return _fold(f"{directory}/{name}")
 
 
 def _absolute(path: str) -> str | None:
-    """``path`` made absolute against the cwd; ``None`` when that does not fit in PATH_MAX."""
+    """``path`` made absolute against the cwd and folded; ``None`` when that does not fit in PATH_MAX."""
     joined = path if path.startswith("/") else f"{os.getcwd()}/{path}"
-    return joined if len(os.fsencode(joined)) < PATH_MAX else None
+    return _fold(joined) if len(os.fsencode(joined)) < PATH_MAX else None
 
 
 def _search_path(name: str, search_path: str | None) -> str | None:
@@ -153,7 +167,7 @@ def _walk(start: str, hops: list[str]) -> Path:
                 raise _Stop(msg) from None
             msg = f"cannot read the link {path}: {error.strerror}"
             raise _Stop(msg) from None
-        path = target if target.startswith("/") else _join(_dir_of(path), target)
+        path = _fold(target) if target.startswith("/") else _join(_dir_of(path), target)
     raise AssertionError  # pragma: no cover  # the loop returns or raises
 
 
@@ -181,15 +195,20 @@ def _choose(cfg: Path) -> tuple[str, str]:
         if not value.startswith("/"):
             msg = f"{key} in {cfg} is not an absolute path: {value}"
             raise _Stop(msg)
-        if not _is_executable_file(value):
+        absolute = _absolute(value)
+        if absolute is None:
+            raise _Stop(f"path too long: {value}")
+        # The stub checks venvlink-executable only by exec'ing it: a missing file is reported, anything else
+        # (a file that is not executable) only shows when it runs, as exit status 126.
+        missing = not os.path.exists(absolute) if key == EXECUTABLE_KEY else not _is_executable_file(value)
+        if missing:
+            shown = absolute if key == EXECUTABLE_KEY else value
             msg = (
-                f"interpreter {value} named by {key} in {cfg} does not exist; "
+                f"interpreter {shown} named by {key} in {cfg} does not exist; "
                 "the Python this venv was made from was moved or removed (recreate the venv)"
             )
             raise _Stop(msg)
-        if _absolute(value) is None:
-            raise _Stop(f"path too long: {value}")
-        return value, key
+        return absolute, key
     version = next((v for k in _VERSION_KEYS if (v := _major_minor(values.get(k)))), "")
     for name in ([f"python{version}"] if version else []) + ["python3", "python"]:
         if _is_executable_file(_join(home, name)):
@@ -209,8 +228,8 @@ def _major_minor(value: str | None) -> str:
 
 
 def _tidy(path: str) -> str:
-    """The hop path as argv[0]: '.' and '..' resolved, as a venv's own python never shows them."""
-    if not any(part in path for part in ("/./", "/../", "//")):
+    """The hop path as argv[0]: '..' resolved, as a venv's own python never shows it."""
+    if "/../" not in path:
         return path
     directory = _dir_of(path)
     if not os.path.isdir(directory):

@@ -26,6 +26,9 @@
 #ifdef __APPLE__
 #include <mach-o/dyld.h>
 #endif
+#ifdef __linux__
+#include <sys/auxv.h>
+#endif
 
 #define MAX_HOPS 40       /* the kernel's own limit for one path (ELOOP) */
 #define MAX_LEVELS 8      /* venvs made from venvs, before we call it a loop */
@@ -34,6 +37,8 @@
 #define EXIT_CANNOT_EXEC 126
 /* in every build of the stub: venvlink tells a stub from an interpreter by it */
 #define IDENTITY "venvlink resolving stub"
+#define MISSING "interpreter %s named by %s in %s does not exist; " \
+    "the Python this venv was made from was moved or removed (recreate the venv)"
 
 static int debug;
 static char chain[4096]; /* "a -> b -> c", for the message when no pyvenv.cfg is found */
@@ -78,7 +83,24 @@ static void die(int status, const char *fmt, ...)
     _exit(status);
 }
 
-/* out = dir + "/" + name; dies if it does not fit, since a cut path names another file */
+/* Drop "." components and repeated slashes of an absolute path, in place. Unlike "..", which
+ * depends on directory links and is left to the kernel, they never change what a path names. */
+static void fold(char *path)
+{
+    char *from = path, *to = path;
+    while (*from) {
+        if (from[0] == '/' && (from[1] == '/' || (from[1] == '.' && (from[2] == '/' || !from[2])))) {
+            from += from[1] == '/' ? 1 : 2;
+            continue;
+        }
+        *to++ = *from++;
+    }
+    if (to == path)
+        *to++ = '/';
+    *to = '\0';
+}
+
+/* out = dir + "/" + name, folded; dies if it does not fit, since a cut path names another file */
 static void join(char *out, const char *dir, const char *name)
 {
     size_t d = strlen(dir), n = strlen(name);
@@ -87,6 +109,7 @@ static void join(char *out, const char *dir, const char *name)
     memmove(out + d + 1, name, n + 1);
     memmove(out, dir, d);
     out[d] = '/';
+    fold(out);
 }
 
 /* out = the directory part of path (path is absolute); "/" stays "/" */
@@ -112,6 +135,7 @@ static int make_absolute(char *out, const char *path)
         if (strlen(path) >= PATH_MAX)
             return 0;
         strcpy(out, path);
+        fold(out);
         return 1;
     }
     if (!getcwd(cwd, sizeof cwd) || strlen(cwd) + 1 + strlen(path) >= PATH_MAX)
@@ -229,6 +253,7 @@ static void walk(char *p, char *cfg)
         target[n] = '\0';
         if (target[0] == '/') {
             strcpy(p, target);
+            fold(p);
         } else { /* relative to the link's directory, '..' kept: it may cross a directory link */
             dir_of(dir, p);
             join(p, dir, target);
@@ -324,7 +349,7 @@ static void read_cfg(struct cfg *c, const char *path)
     ssize_t n;
     size_t total = 0;
     struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY); /* closed before exec: no O_CLOEXEC, which costs musl an fcntl */
     if (fd < 0)
         die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
     if (fstat(fd, &st) != 0)
@@ -334,13 +359,17 @@ static void read_cfg(struct cfg *c, const char *path)
     if (st.st_uid != 0 && st.st_uid != geteuid())
         die(EXIT_NOT_FOUND, "refusing %s: it belongs to uid %ld, not to you or root; fix: chown %ld %s",
             path, (long)st.st_uid, (long)geteuid(), path);
-    while ((n = read(fd, c->text + total, MAX_CFG + 1 - total)) > 0 && total + (size_t)n <= MAX_CFG)
+    /* a regular file reads short only at its end: one read() is enough for any pyvenv.cfg */
+    while ((n = read(fd, c->text + total, MAX_CFG + 1 - total)) > 0) {
         total += (size_t)n;
+        if (total > MAX_CFG)
+            die(EXIT_NOT_FOUND, "%s is larger than %d bytes; it is not a pyvenv.cfg", path, MAX_CFG);
+        if ((size_t)n < MAX_CFG + 1 - (total - (size_t)n))
+            break;
+    }
     close(fd);
     if (n < 0)
         die(EXIT_NOT_FOUND, "cannot read %s: %s", path, strerror(errno));
-    if (n > 0)
-        die(EXIT_NOT_FOUND, "%s is larger than %d bytes; it is not a pyvenv.cfg", path, MAX_CFG);
     parse_cfg(c, total, path);
 }
 
@@ -352,7 +381,8 @@ static int is_executable_file(const char *path)
 /*
  * Step 4: the interpreter to exec. A creator-recorded key names it exactly; only
  * home/python* are guesses tried in turn. Returns 1 when the target was named by
- * venvlink-executable, which venvlink only ever sets to a real interpreter.
+ * venvlink-executable, which venvlink only ever sets to a real interpreter: that
+ * one is not checked here, execv tells whether it exists (two syscalls fewer).
  */
 static int choose(char *out, const struct cfg *c, const char *cfg_path)
 {
@@ -364,10 +394,8 @@ static int choose(char *out, const struct cfg *c, const char *cfg_path)
             continue;
         if (values[i][0] != '/')
             die(EXIT_NOT_FOUND, "%s in %s is not an absolute path: %s", keys[i], cfg_path, values[i]);
-        if (!is_executable_file(values[i]))
-            die(EXIT_NOT_FOUND, "interpreter %s named by %s in %s does not exist; "
-                "the Python this venv was made from was moved or removed (recreate the venv)",
-                values[i], keys[i], cfg_path);
+        if (i > 0 && !is_executable_file(values[i]))
+            die(EXIT_NOT_FOUND, MISSING, values[i], keys[i], cfg_path);
         if (!make_absolute(out, values[i]))
             die(EXIT_NOT_FOUND, "path too long: %s", values[i]);
         return i == 0;
@@ -384,11 +412,11 @@ static int choose(char *out, const struct cfg *c, const char *cfg_path)
     return 0;
 }
 
-/* CPython 3.8-3.10 keep '.' and '..' of argv[0] in sys.executable; a venv's own python has none. */
+/* CPython 3.8-3.10 keep '..' of argv[0] in sys.executable; a venv's own python has none. */
 static void tidy(char *p)
 {
     char dir[PATH_MAX], real[PATH_MAX], base[NAME_MAX + 1];
-    if (!strstr(p, "/./") && !strstr(p, "/../") && !strstr(p, "//"))
+    if (!strstr(p, "/../"))
         return;
     dir_of(dir, p);
     if (strlen(strrchr(p, '/') + 1) > NAME_MAX || !realpath(dir, real))
@@ -397,18 +425,34 @@ static void tidy(char *p)
     join(p, real, base);
 }
 
-/* Steps 2-4: from the start path p, the interpreter to exec; p becomes the in-venv argv[0]. */
-static void find_interpreter(char *p, char *target)
+/* Started set-uid, set-gid or with file capabilities? On Linux the kernel says so, without a syscall. */
+static int privileged(void)
+{
+#ifdef __linux__
+    return getauxval(AT_SECURE) != 0;
+#else
+    return getuid() != geteuid() || getgid() != getegid();
+#endif
+}
+
+/*
+ * Steps 2-4: from the start path p, the interpreter to exec and the pyvenv.cfg that
+ * named it; p becomes the in-venv argv[0]. Returns choose()'s answer for the target.
+ */
+static int find_interpreter(char *p, char *target, char *cfg_path)
 {
     static struct cfg cfg;
-    char cfg_path[PATH_MAX];
+    char nested[PATH_MAX];
     walk(p, cfg_path);
     tidy(p);
     trace("pyvenv.cfg: %s", cfg_path);
     for (int level = 0;; level++) {
         read_cfg(&cfg, cfg_path);
-        if (choose(target, &cfg, cfg_path) || !find_cfg(cfg_path, target))
-            return;
+        if (choose(target, &cfg, cfg_path))
+            return 1;
+        if (!find_cfg(nested, target))
+            return 0;
+        strcpy(cfg_path, nested);
         /* the target is itself in a venv (on 3.8-3.10 a venv made from a linkable
          * venv gets home = <that venv>/bin): go through that venv, never exec a stub */
         if (level + 1 == MAX_LEVELS)
@@ -421,23 +465,26 @@ static void find_interpreter(char *p, char *target)
 #ifndef VENVLINK_FUZZ /* the fuzz harnesses in fuzz/ have their own main */
 int main(int argc, char **argv)
 {
-    char p[PATH_MAX], target[PATH_MAX];
+    char p[PATH_MAX], target[PATH_MAX], cfg_path[PATH_MAX];
     const char *env = getenv("VENVLINK_DEBUG");
     debug = env && *env && strcmp(env, "0") != 0;
 
     /* set-uid would let any user pick, through links and pyvenv.cfg, what runs with our rights */
-    if (getuid() != geteuid() || getgid() != getegid())
+    if (privileged())
         die(EXIT_NOT_FOUND, "refusing to run set-uid or set-gid; remove the bit: chmod ug-s %s",
             argc > 0 && argv[0] ? argv[0] : "the stub");
 
     start_path(p, argc, argv);
     trace("%s, starting from %s", IDENTITY, p);
-    find_interpreter(p, target);
+    int exact = find_interpreter(p, target, cfg_path);
     trace("exec %s with argv[0] = %s", target, p);
 
     char **args = argc > 0 ? argv : (char *[]){NULL, NULL};
     args[0] = p;
     execv(target, args);
+    /* ENOENT also means a script's #! interpreter is missing: only a missing target is "does not exist" */
+    if (exact && (errno == ENOENT || errno == ENOTDIR) && access(target, F_OK) != 0)
+        die(EXIT_NOT_FOUND, MISSING, target, "venvlink-executable", cfg_path);
     die(EXIT_CANNOT_EXEC, "cannot run %s: %s", target, strerror(errno));
     return EXIT_CANNOT_EXEC;
 }

@@ -1,0 +1,345 @@
+"""venvlink's benchmarks: start-up overhead, creation cost and scale, against the alternatives.
+
+    python benchmarks/bench.py [--all-pythons] [--runs N] [--json PATH] [--chart PATH]    (tox -e bench)
+
+Every figure comes from interleaved runs in this one invocation (each round runs every variant once, in a
+fresh random order), as a median with its 10th-90th percentile spread, and as a ratio against a plain venv's
+own python. Instruction counts (callgrind) and syscall counts (strace) are given for the stub alone: unlike
+wall time on a shared machine, they repeat exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import venvlink
+from venvlink._install import stub_path
+
+HERE = Path(__file__).parent
+PROXY_SH = r"""#!/bin/sh
+# What venvlink's stub does, in POSIX sh: follow $0 to the first pyvenv.cfg, run that venv's python.
+p=$0
+while :; do
+  d=${p%/*}
+  if [ -f "$d/pyvenv.cfg" ] || [ -f "${d%/*}/pyvenv.cfg" ]; then exec "$d/python" "$@"; fi
+  t=$(readlink "$p") || { echo "no pyvenv.cfg along $0" >&2; exit 127; }
+  case $t in /*) p=$t ;; *) p=$d/$t ;; esac
+done
+"""
+TRUE_C = "int main(void) { return 0; }\n"
+MODES = {"-S -c pass": ["-S", "-c", "pass"], "-c pass": ["-c", "pass"], "-I -c pass": ["-I", "-c", "pass"]}
+
+
+def spawn_time(argv: list[str], env: dict[str, str] | None = None) -> float:
+    """Seconds from spawn to exit of one run; posix_spawn keeps the harness's own cost small and constant."""
+    start = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, env if env is not None else os.environ)
+    _, status = os.waitpid(pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench: {argv} exited {os.waitstatus_to_exitcode(status)}")
+    return elapsed
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    deciles = statistics.quantiles(samples, n=10)
+    return {"median_ms": statistics.median(samples) * 1e3, "p10_ms": deciles[0] * 1e3, "p90_ms": deciles[-1] * 1e3}
+
+
+def interleaved(variants: dict[str, Callable[[], float]], runs: int) -> dict[str, dict[str, float]]:
+    """``runs`` rounds; each round times every variant once, in a random order."""
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for _ in range(runs):
+        random.shuffle(names)
+        for name in names:
+            samples[name].append(variants[name]())
+    return {name: summary(values) for name, values in samples.items()}
+
+
+def with_ratios(results: dict[str, dict[str, float]], baseline: str) -> dict[str, dict[str, float]]:
+    base = results[baseline]["median_ms"]
+    return {name: {**figures, "ratio": figures["median_ms"] / base} for name, figures in results.items()}
+
+
+def run(cmd: list[Any], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True, **kwargs)
+
+
+def virtualenv(*args: Any) -> None:
+    run([sys.executable, "-m", "virtualenv", "-q", *args])
+
+
+def find_pythons(everything: bool) -> list[Path]:
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    found = [p for p in sorted(root.glob("versions/3.*/bin/python3.*")) if p.name[len("python3.") :].isdigit()]
+    found = [p for p in found if (3, 8) <= tuple(int(x) for x in p.name[len("python") :].split(".")) <= (3, 13)]
+    if not found:
+        found = [Path(sys.executable)]
+    if everything:
+        return found
+    current = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return [next((p for p in found if p.name == current), found[-1])]
+
+
+def build_true(directory: Path) -> Path:
+    """The cheapest program to exec: a static binary that returns 0."""
+    (directory / "true.c").write_text(TRUE_C)
+    cc = shutil.which("musl-gcc") or "cc"
+    run([cc, "-O2", "-static", "-o", directory / "true", directory / "true.c"])
+    return directory / "true"
+
+
+def startup(python: Path, work: Path, runs: int) -> dict[str, Any]:
+    plain, linkable = work / "plain", work / "linkable"
+    virtualenv("--no-seed", "--creator", "builtin", "-p", python, plain)
+    virtualenv("--no-seed", "--creator", "linkable", "-p", python, linkable)
+    os.environ["XDG_STATE_HOME"] = str(work / "state")
+    (work / "bin").mkdir()
+    venvlink.export(linkable, work / "bin" / "tool")
+    for hop, target in (("c", linkable / "bin" / "python"), ("b", work / "hops" / "c"), ("a", work / "hops" / "b")):
+        (work / "hops").mkdir(exist_ok=True)
+        (work / "hops" / hop).symlink_to(target)
+    proxy = plain / "bin" / "python-proxy"
+    proxy.write_text(PROXY_SH)
+    proxy.chmod(0o755)
+    (work / "bin" / "proxy").symlink_to(proxy)
+    commands = {
+        "venv python (baseline)": plain / "bin" / "python",
+        "linkable venv python": linkable / "bin" / "python",
+        "venvlink export symlink": work / "bin" / "tool",
+        "3-hop chain": work / "hops" / "a",
+        "sh proxy script": work / "bin" / "proxy",
+    }
+    shim = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "shims" / python.name
+    if shim.exists() and shutil.which("pyenv"):
+        commands["pyenv shim (base python)"] = shim
+    results = {}
+    for mode, flags in MODES.items():
+        variants = {name: (lambda c=command: spawn_time([str(c), *flags])) for name, command in commands.items()}
+        results[mode] = with_ratios(interleaved(variants, runs), "venv python (baseline)")
+    return results
+
+
+def stub_alone(work: Path, runs: int) -> dict[str, Any]:
+    """The stub in front of a static `true`: its own cost, the floor being one exec of a tiny static binary."""
+    true = build_true(work)
+    venv = work / "stubvenv"
+    (venv / "bin").mkdir(parents=True)
+    shutil.copy(stub_path(), venv / "bin" / "python")
+    (venv / "pyvenv.cfg").write_text(f"home = {work}\nvenvlink-executable = {true}\n")
+    (work / "stubtool").symlink_to(venv / "bin" / "python")
+    variants = {
+        "static true": lambda: spawn_time([str(true)]),
+        "stub -> static true": lambda: spawn_time([str(venv / "bin" / "python")]),
+        "symlink -> stub -> static true": lambda: spawn_time([str(work / "stubtool")]),
+    }
+    timing = with_ratios(interleaved(variants, runs * 5), "static true")
+    floor = timing["static true"]["median_ms"]
+    result: dict[str, Any] = {
+        "timing": timing,
+        "stub_ms": timing["stub -> static true"]["median_ms"] - floor,
+        "stub_via_symlink_ms": timing["symlink -> stub -> static true"]["median_ms"] - floor,
+        "stub_bytes": stub_path().stat().st_size,
+    }
+    if shutil.which("valgrind"):
+        out = work / "callgrind.out"
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", "--dump-before=execv", f"--callgrind-out-file={out}", work / "stubtool"],
+            capture_output=True,
+            check=False,
+        )
+        totals = [line for p in work.glob("callgrind.out*") for line in p.read_text().splitlines()]
+        result["instructions"] = max(int(line.split()[1]) for line in totals if line.startswith("summary:"))
+    if shutil.which("strace"):
+        trace = work / "strace.out"
+        run(["strace", "-f", "-o", trace, work / "stubtool"])
+        lines = trace.read_text().splitlines()
+        first_exec = next(i for i, line in enumerate(lines) if f'execve("{true}"' in line)
+        result["syscalls"] = first_exec - 1  # those between the kernel starting the stub and the stub's execve
+    return result
+
+
+def creation(python: Path, work: Path, runs: int) -> dict[str, Any]:
+    def fresh(name: str) -> Path:
+        path = work / name
+        shutil.rmtree(path, ignore_errors=True)
+        return path
+
+    def timed(cmd: list[Any]) -> float:
+        start = time.perf_counter()
+        run(cmd)
+        return time.perf_counter() - start
+
+    venv_cmd = [sys.executable, "-m", "virtualenv", "-q", "-p", python]
+    variants: dict[str, Callable[[], float]] = {
+        "virtualenv builtin, no seed": lambda: timed([*venv_cmd, "--no-seed", "--creator", "builtin", fresh("b0")]),
+        "virtualenv linkable, no seed": lambda: timed([*venv_cmd, "--no-seed", "--creator", "linkable", fresh("l0")]),
+        "virtualenv builtin, seeded": lambda: timed([*venv_cmd, "--creator", "builtin", fresh("b1")]),
+        "virtualenv linkable, seeded": lambda: timed([*venv_cmd, "--creator", "linkable", fresh("l1")]),
+        "python -m venv --without-pip": lambda: timed([python, "-m", "venv", "--without-pip", fresh("s0")]),
+    }
+    if subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True, check=False).returncode == 0:
+        uv = [sys.executable, "-m", "uv", "venv", "-q", "--no-python-downloads", "--python", python]
+        variants["uv venv"] = lambda: timed([*uv, fresh("u0")])
+    for warm in variants.values():  # fill virtualenv's app-data cache before anything is timed
+        warm()
+    timed_all = interleaved(variants, runs)
+    results: dict[str, Any] = {}
+    for kind in ("no seed", "seeded"):
+        same_kind = {name: figures for name, figures in timed_all.items() if name.endswith(kind)}
+        results.update(with_ratios(same_kind, f"virtualenv builtin, {kind}"))
+    results.update({name: figures for name, figures in timed_all.items() if "virtualenv" not in name})
+
+    plain = work / "convert-me"
+    run([python, "-m", "venv", "--without-pip", plain])
+    samples = []
+    for _ in range(runs * 5):
+        start = time.perf_counter()
+        venvlink.convert(plain)
+        samples.append(time.perf_counter() - start)
+        venvlink.convert(plain, revert=True)
+    results["venvlink.convert() of a stdlib venv (in process)"] = summary(samples)
+    command = []
+    for _ in range(5):
+        venvlink.convert(plain, revert=True)
+        command.append(timed([sys.executable, "-m", "venvlink", "convert", plain]))
+    results["venvlink convert (command, with Python's start-up)"] = summary(command)
+    return results
+
+
+def scale(python: Path, work: Path) -> dict[str, Any]:
+    linkable = work / "scale-venv"
+    virtualenv("--no-seed", "--creator", "linkable", "-p", python, linkable)
+    results: dict[str, Any] = {}
+    for count in (1, 100, 1000):
+        state = work / f"state-{count}"
+        links = work / f"links-{count}"
+        links.mkdir()
+        exports = {}
+        for i in range(count):
+            dest = links / f"tool{i}"
+            dest.symlink_to(linkable / "bin" / "python")
+            exports[str(dest)] = {
+                "dest": str(dest),
+                "venv": str(linkable),
+                "target": str(linkable / "bin" / "python"),
+                "name": "python",
+                "created": "2026-01-01T00:00:00+00:00",
+            }
+        (state / "venvlink").mkdir(parents=True)
+        (state / "venvlink" / "exports.json").write_text(json.dumps({"format": 1, "exports": exports}))
+        env = {**os.environ, "XDG_STATE_HOME": str(state)}
+        figures = {}
+        for command in ("list", "doctor"):
+            start = time.perf_counter()
+            run([sys.executable, "-m", "venvlink", command], env=env)
+            figures[f"{command}_s"] = time.perf_counter() - start
+        figures["doctor_ms_per_export"] = figures["doctor_s"] / count * 1e3
+        results[str(count)] = figures
+    return results
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    try:
+        import matplotlib  # noqa: PLC0415
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # noqa: PLC0415
+    except ImportError:
+        print("bench: matplotlib is not installed; no chart (pip install matplotlib, or tox -e bench)")
+        return
+    first = next(iter(results["startup"].values()))["-S -c pass"]
+    names = list(first)
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    medians = [first[n]["median_ms"] for n in names]
+    errors = [
+        [first[n]["median_ms"] - first[n]["p10_ms"] for n in names],
+        [first[n]["p90_ms"] - first[n]["median_ms"] for n in names],
+    ]
+    ax.barh(names, medians, xerr=errors, color=["#999"] + ["#2a7"] * 3 + ["#c63"] * (len(names) - 4))
+    for i, name in enumerate(names):
+        ax.text(medians[i], i, f"  {first[name]['ratio']:.3f}x", va="center")
+    ax.invert_yaxis()
+    ax.set_xlabel("start-up, python -S -c pass (ms, median, p10-p90)")
+    ax.set_title(f"{next(iter(results['startup']))}: start-up through venvlink and the alternatives")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    print(f"bench: chart written to {path}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--all-pythons", action="store_true", help="every CPython 3.8-3.13 found, not one")
+    parser.add_argument("--runs", type=int, default=200, help="rounds of start-up runs per mode (default 200)")
+    parser.add_argument("--json", type=Path, default=HERE / "results.json")
+    parser.add_argument("--chart", type=Path, default=HERE.parent / "docs" / "_static" / "benchmark.svg")
+    parser.add_argument("--skip", action="append", default=[], choices=["startup", "creation", "scale"])
+    args = parser.parse_args()
+
+    results: dict[str, Any] = {"cores": os.cpu_count(), "runner": sys.version.split()[0], "startup": {}}
+    with tempfile.TemporaryDirectory(prefix="venvlink-bench-") as temporary:
+        work = Path(temporary)
+        os.environ["HOME"] = str(work / "home")  # virtualenv's app data and the registry stay in here
+        (work / "stub").mkdir()
+        results["stub"] = stub_alone(work / "stub", args.runs)
+        for python in find_pythons(args.all_pythons):
+            name = python.name
+            if "startup" not in args.skip:
+                (work / name).mkdir()
+                results["startup"][name] = startup(python, work / name, args.runs)
+            if "creation" not in args.skip and "creation" not in results:
+                (work / "create").mkdir()
+                results["creation"] = creation(python, work / "create", max(args.runs // 20, 5))
+            if "scale" not in args.skip and "scale" not in results:
+                (work / "scale").mkdir()
+                results["scale"] = scale(python, work / "scale")
+    report(results)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"bench: results written to {args.json}")
+    if results["startup"]:
+        chart(results, args.chart)
+    return 0
+
+
+def report(results: dict[str, Any]) -> None:
+    stub = results["stub"]
+    print(
+        f"\nstub: {stub['stub_bytes']} bytes, {stub['stub_ms'] * 1e3:.0f} us over one exec of a static program "
+        f"(via a symlink: {stub['stub_via_symlink_ms'] * 1e3:.0f} us); floor (static true alone): "
+        f"{stub['timing']['static true']['median_ms'] * 1e3:.0f} us; "
+        f"{stub.get('instructions', '?')} instructions, {stub.get('syscalls', '?')} syscalls before exec"
+    )
+    for python, modes in results["startup"].items():
+        for mode, variants in modes.items():
+            print(f"\n{python} {mode}")
+            for name, f in variants.items():
+                print(f"  {name:28} {f['median_ms']:7.2f} ms  [{f['p10_ms']:.2f}-{f['p90_ms']:.2f}]  {f['ratio']:.3f}x")
+    if "creation" in results:
+        print("\ncreation")
+        for name, f in results["creation"].items():
+            ratio = f"  {f['ratio']:.3f}x" if "ratio" in f else ""
+            print(f"  {name:50} {f['median_ms']:8.1f} ms  [{f['p10_ms']:.1f}-{f['p90_ms']:.1f}]{ratio}")
+    if "scale" in results:
+        print("\nscale (exports: list, doctor, doctor per export)")
+        for count, f in results["scale"].items():
+            print(
+                f"  {count:>5}: {f['list_s'] * 1e3:7.0f} ms  {f['doctor_s']:7.2f} s  {f['doctor_ms_per_export']:.1f} ms"
+            )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
