@@ -28,6 +28,7 @@ import venvlink
 from venvlink._install import stub_path
 
 HERE = Path(__file__).parent
+PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")  # before HOME moves to a temporary one
 PROXY_SH = r"""#!/bin/sh
 # What venvlink's stub does, in POSIX sh: follow $0 to the first pyvenv.cfg, run that venv's python.
 p=$0
@@ -74,17 +75,16 @@ def with_ratios(results: dict[str, dict[str, float]], baseline: str) -> dict[str
     return {name: {**figures, "ratio": figures["median_ms"] / base} for name, figures in results.items()}
 
 
-def run(cmd: list[Any], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True, **kwargs)
+def run(cmd: list[object], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True, env=env)
 
 
-def virtualenv(*args: Any) -> None:
+def virtualenv(*args: object) -> None:
     run([sys.executable, "-m", "virtualenv", "-q", *args])
 
 
 def find_pythons(everything: bool) -> list[Path]:
-    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
-    found = [p for p in sorted(root.glob("versions/3.*/bin/python3.*")) if p.name[len("python3.") :].isdigit()]
+    found = [p for p in sorted(PYENV_ROOT.glob("versions/3.*/bin/python3.*")) if p.name[len("python3.") :].isdigit()]
     found = [p for p in found if (3, 8) <= tuple(int(x) for x in p.name[len("python") :].split(".")) <= (3, 13)]
     if not found:
         found = [Path(sys.executable)]
@@ -123,12 +123,22 @@ def startup(python: Path, work: Path, runs: int) -> dict[str, Any]:
         "3-hop chain": work / "hops" / "a",
         "sh proxy script": work / "bin" / "proxy",
     }
-    shim = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "shims" / python.name
-    if shim.exists() and shutil.which("pyenv"):
-        commands["pyenv shim (base python)"] = shim
+    envs: dict[str, dict[str, str]] = {}
+    shim = PYENV_ROOT / "shims" / python.name
+    if shim.exists():
+        # the shim picks the version named like the interpreter's directory: pyenv's own layout
+        env = {**os.environ, "PYENV_ROOT": str(PYENV_ROOT), "PYENV_VERSION": python.parent.parent.name}
+        if subprocess.run([shim, "-c", "pass"], env=env, capture_output=True, check=False).returncode == 0:
+            commands["pyenv shim (base python)"] = shim
+            envs["pyenv shim (base python)"] = env
+        else:
+            print(f"bench: the pyenv shim {shim} does not run here; left out")
     results = {}
     for mode, flags in MODES.items():
-        variants = {name: (lambda c=command: spawn_time([str(c), *flags])) for name, command in commands.items()}
+        variants = {
+            name: (lambda c=command, f=flags, n=name: spawn_time([str(c), *f], envs.get(n)))
+            for name, command in commands.items()
+        }
         results[mode] = with_ratios(interleaved(variants, runs), "venv python (baseline)")
     return results
 
@@ -154,18 +164,19 @@ def stub_alone(work: Path, runs: int) -> dict[str, Any]:
         "stub_via_symlink_ms": timing["symlink -> stub -> static true"]["median_ms"] - floor,
         "stub_bytes": stub_path().stat().st_size,
     }
-    if shutil.which("valgrind"):
+    valgrind, strace = shutil.which("valgrind"), shutil.which("strace")
+    if valgrind:
         out = work / "callgrind.out"
         subprocess.run(
-            ["valgrind", "--tool=callgrind", "--dump-before=execv", f"--callgrind-out-file={out}", work / "stubtool"],
+            [valgrind, "--tool=callgrind", "--dump-before=execv", f"--callgrind-out-file={out}", work / "stubtool"],
             capture_output=True,
             check=False,
         )
         totals = [line for p in work.glob("callgrind.out*") for line in p.read_text().splitlines()]
         result["instructions"] = max(int(line.split()[1]) for line in totals if line.startswith("summary:"))
-    if shutil.which("strace"):
+    if strace:
         trace = work / "strace.out"
-        run(["strace", "-f", "-o", trace, work / "stubtool"])
+        run([strace, "-f", "-o", trace, work / "stubtool"])
         lines = trace.read_text().splitlines()
         first_exec = next(i for i, line in enumerate(lines) if f'execve("{true}"' in line)
         result["syscalls"] = first_exec - 1  # those between the kernel starting the stub and the stub's execve
@@ -178,7 +189,7 @@ def creation(python: Path, work: Path, runs: int) -> dict[str, Any]:
         shutil.rmtree(path, ignore_errors=True)
         return path
 
-    def timed(cmd: list[Any]) -> float:
+    def timed(cmd: list[object]) -> float:
         start = time.perf_counter()
         run(cmd)
         return time.perf_counter() - start
@@ -288,6 +299,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=HERE / "results.json")
     parser.add_argument("--chart", type=Path, default=HERE.parent / "docs" / "_static" / "benchmark.svg")
     parser.add_argument("--skip", action="append", default=[], choices=["startup", "creation", "scale"])
+    parser.add_argument("--creation-runs", type=int, default=30, help="rounds of venv creation (default 30)")
     args = parser.parse_args()
 
     results: dict[str, Any] = {"cores": os.cpu_count(), "runner": sys.version.split()[0], "startup": {}}
@@ -303,7 +315,7 @@ def main() -> int:
                 results["startup"][name] = startup(python, work / name, args.runs)
             if "creation" not in args.skip and "creation" not in results:
                 (work / "create").mkdir()
-                results["creation"] = creation(python, work / "create", max(args.runs // 20, 5))
+                results["creation"] = creation(python, work / "create", args.creation_runs)
             if "scale" not in args.skip and "scale" not in results:
                 (work / "scale").mkdir()
                 results["scale"] = scale(python, work / "scale")

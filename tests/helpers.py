@@ -107,16 +107,17 @@ def _record_line(name: str, data: bytes) -> str:
     return f"{name},sha256={digest},{len(data)}"
 
 
-def build_demo_wheel(directory: Path) -> Path:
-    """A pure wheel of ``linkdemo`` with a console script, written directly: no build backend, no network."""
-    info = "linkdemo-1.0.dist-info"
+def build_demo_wheel(directory: Path, version: str = "1.0") -> Path:
+    """A pure wheel of ``linkdemo`` with a console script, written directly: no build backend, no network.
+    The script prints ``sys.prefix``; ``linkdemo.VERSION`` is the version."""
+    info = f"linkdemo-{version}.dist-info"
     files = {
-        "linkdemo/__init__.py": "import sys\n\n\ndef main():\n    print(sys.prefix)\n",
-        f"{info}/METADATA": "Metadata-Version: 2.1\nName: linkdemo\nVersion: 1.0\n",
+        "linkdemo/__init__.py": f"import sys\n\nVERSION = {version!r}\n\n\ndef main():\n    print(sys.prefix)\n",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: linkdemo\nVersion: {version}\n",
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: venvlink-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
         f"{info}/entry_points.txt": "[console_scripts]\nlinkdemo = linkdemo:main\n",
     }
-    wheel = directory / "linkdemo-1.0-py3-none-any.whl"
+    wheel = directory / f"linkdemo-{version}-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
         record = []
         for name, text in files.items():
