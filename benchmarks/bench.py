@@ -282,7 +282,8 @@ def chart(results: dict[str, Any], path: Path) -> None:
     ]
     ax.barh(names, medians, xerr=errors, color=["#999"] + ["#2a7"] * 3 + ["#c63"] * (len(names) - 4))
     for i, name in enumerate(names):
-        ax.text(medians[i], i, f"  {first[name]['ratio']:.3f}x", va="center")
+        ax.text(first[name]["p90_ms"], i, f"  {first[name]['ratio']:.3f}x", va="center")
+    ax.set_xlim(0, max(first[n]["p90_ms"] for n in names) * 1.15)
     ax.invert_yaxis()
     ax.set_xlabel("start-up, python -S -c pass (ms, median, p10-p90)")
     ax.set_title(f"{next(iter(results['startup']))}: start-up through venvlink and the alternatives")

@@ -17,7 +17,6 @@ release = version = __version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.graphviz",
-    "sphinx.ext.intersphinx",
     "sphinxarg.ext",
 ]
 html_theme = "furo"
@@ -27,7 +26,5 @@ exclude_patterns = ["_build"]
 graphviz_output_format = "svg"
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
-intersphinx_mapping = {"python": ("https://docs.python.org/3", None)}
-intersphinx_disabled_reftypes = ["*"]  # offline builds: links only where a role asks for them
 nitpicky = True
-nitpick_ignore_regex = [(r"py:class", r".*(PathLike|Path|Export|Resolution|Conversion|ExportResult).*")]
+nitpick_ignore_regex = [(r"py:class", r".*(PathLike|Path|Export|Resolution|Conversion|ExportResult|Registry).*")]
