@@ -7,11 +7,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "src"))
 
-from venvlink import __version__  # noqa: E402
+from venvlink import __version__
 
 project = "venvlink"
 author = "venvlink developers"
-copyright = "2026, venvlink developers"  # noqa: A001
+copyright = "2026, venvlink developers"
 release = version = __version__
 
 extensions = [

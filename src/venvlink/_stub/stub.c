@@ -225,11 +225,13 @@ static int find_cfg(char *cfg, const char *p)
 
 static void add_to_chain(const char *p)
 {
+    static int cut;
     size_t used = strlen(chain);
-    if (used + strlen(p) + 8 < sizeof chain)
-        snprintf(chain + used, sizeof chain - used, "%s%s", used ? " -> " : "", p);
-    else if (used + 8 < sizeof chain && strcmp(chain + used - 4, " ...") != 0)
-        strcpy(chain + used, " -> ...");
+    if (cut)
+        return;
+    /* Each addition leaves at least 12 bytes free, room for the " -> ..." that marks a cut chain. */
+    cut = used + strlen(p) + 16 > sizeof chain;
+    strcat(strcat(chain, used ? " -> " : ""), cut ? "..." : p);
 }
 
 /* Step 2: follow P one link at a time until a pyvenv.cfg turns up. */
@@ -270,11 +272,17 @@ struct cfg {
     char version[16]; /* "3.X": the first of version_info, version, python-version that has one */
 };
 
+static int blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* [s, end) without the blanks around it, terminated */
 static char *strip(char *s, char *end)
 {
-    while (s < end && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\f' || *s == '\v'))
+    while (s < end && blank(*s))
         s++;
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\f' || end[-1] == '\v'))
+    while (end > s && blank(end[-1]))
         end--;
     *end = '\0';
     return s;
