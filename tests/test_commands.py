@@ -344,3 +344,13 @@ def test_doctor_base_interpreter_gone(current: Interpreter, tmp_path: Path) -> N
         f"{tmp_path / 'tool'}: cannot run; interpreter /gone/python3 named by venvlink-executable in {cfg} "
         "does not exist; the Python this venv was made from was moved or removed (recreate the venv)\n"
     )
+
+
+def test_convert_repairs_a_pyvenv_cfg_that_lost_the_keys(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    cfg = venv / "pyvenv.cfg"
+    cfg.write_text("".join(line for line in cfg.read_text().splitlines(True) if not line.startswith("venvlink")))
+    code, out, _ = venvlink("convert", venv)
+    assert code == 0
+    assert out == f"converted {venv}: pyvenv.cfg names {current.real} for the stub again\n"
+    assert "venvlink-executable" in cfg.read_text()

@@ -37,26 +37,22 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if result.converted:
         print(f"converted {result.venv}: its interpreters are now venvlink's stub")
     print(f"{'replaced' if result.replaced else 'exported'} {result.dest} -> {result.target}")
-    if not result.on_path:
-        print(f"note: {result.dest.parent} is not on PATH; add it to run {result.dest.name} by name", file=sys.stderr)
+    if result.path_note:
+        print(f"note: {result.path_note}", file=sys.stderr)
     return 0
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
     result = convert(args.venv, revert=args.revert)
     names = ", ".join(result.entries)
-    if args.revert:
-        print(
-            f"reverted {result.venv}: {names} link to {result.executable}"
-            if result.changed
-            else f"{result.venv} has no stub; nothing to revert"
-        )
+    if not result.changed:
+        print(f"{result.venv} has no stub; nothing to revert" if args.revert else f"{result.venv} is already linkable")
+    elif args.revert:
+        print(f"reverted {result.venv}: {names or 'pyvenv.cfg'} back to plain links to {result.executable}")
+    elif names:
+        print(f"converted {result.venv}: {names} now run {result.executable} through venvlink's stub")
     else:
-        print(
-            f"converted {result.venv}: {names} now run {result.executable} through venvlink's stub"
-            if result.changed
-            else f"{result.venv} is already linkable; nothing to do"
-        )
+        print(f"converted {result.venv}: pyvenv.cfg names {result.executable} for the stub again")
     return 0
 
 

@@ -46,6 +46,6 @@ class ExportActivator(Activator):
     def generate(self, creator: Creator) -> list[Path]:
         for dest in self.exports:
             result = export(creator.dest, dest)
-            if not result.on_path:
-                print(f"note: {result.dest.parent} is not on PATH; add it to run {result.dest.name} by name")
+            if result.path_note:
+                print(f"note: {result.path_note}")
         return []

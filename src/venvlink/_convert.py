@@ -23,15 +23,17 @@ class Conversion:
     :ivar venv: the venv
     :ivar executable: the interpreter its stubs run (or, reverted, its links point at)
     :ivar entries: the names in ``bin/`` that were replaced
+    :ivar rewrote_cfg: whether venvlink's keys in ``pyvenv.cfg`` were added, corrected or removed
     """
 
     venv: Path
     executable: Path
     entries: list[str]
+    rewrote_cfg: bool
 
     @property
     def changed(self) -> bool:
-        return bool(self.entries)
+        return bool(self.entries) or self.rewrote_cfg
 
 
 def pyvenv_cfg_of(venv: Path) -> Path:
@@ -97,22 +99,23 @@ def convert(venv: str | os.PathLike[str], *, revert: bool = False) -> Conversion
     if not entries:
         msg = f"{bin_dir} has no python; is {venv} a complete virtual environment?"
         raise VenvlinkError(msg)
+    had_keys = MARKER_KEY in values or EXECUTABLE_KEY in values
     if revert:
         stubs = [entry for entry in entries if is_stub(entry)]
-        _unlink_stubs(venv, executable, stubs, drop_keys=MARKER_KEY in values or EXECUTABLE_KEY in values)
-        return Conversion(venv, executable, [e.name for e in stubs])
+        _unlink_stubs(venv, executable, stubs, drop_keys=had_keys)
+        return Conversion(venv, executable, [e.name for e in stubs], rewrote_cfg=had_keys)
     wanted = {MARKER_KEY: __version__, EXECUTABLE_KEY: str(executable)}
-    had_keys = MARKER_KEY in values or EXECUTABLE_KEY in values
+    rewrite = any(values.get(key) != value for key, value in wanted.items())
     plain = [entry for entry in entries if not is_stub(entry)]
     try:
-        if any(values.get(key) != value for key, value in wanted.items()):
+        if rewrite:
             _pyvenv_cfg.rewrite(venv / "pyvenv.cfg", dict(wanted))
         install_stub(bin_dir, [entry.name for entry in plain])
     except BaseException:
         # Back to where we started: the entries this call made stubs, and the keys if it added them.
         _unlink_stubs(venv, executable, [e for e in plain if is_stub(e)], drop_keys=not had_keys)
         raise
-    return Conversion(venv, executable, [e.name for e in plain])
+    return Conversion(venv, executable, [e.name for e in plain], rewrote_cfg=rewrite)
 
 
 def _unlink_stubs(venv: Path, executable: Path, stubs: list[Path], *, drop_keys: bool) -> None:

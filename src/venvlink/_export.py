@@ -35,6 +35,13 @@ class ExportResult:
     replaced: bool
     on_path: bool
 
+    @property
+    def path_note(self) -> str | None:
+        """What to tell the user when ``dest`` cannot be run by its name, as pipx does; ``None`` when it can."""
+        if self.on_path:
+            return None
+        return f"{self.dest.parent} is not on PATH; add it to run {self.dest.name} by name"
+
 
 def _absolute(path: str | os.PathLike[str]) -> Path:
     """Absolute against the cwd, as ``ln -s`` takes it: no symlink resolved, nothing normalised but the join."""

@@ -15,7 +15,7 @@ EXECUTABLE_KEY = "venvlink-executable"
 
 _STUB = Path(__file__).parent / "_stub" / "venvlink-stub"
 _IDENTITY = b"venvlink resolving stub"  # stub.c's IDENTITY, in every build of the stub
-_MAX_STUB_SIZE = 1 << 20  # interpreters are larger or do not carry the identity; the stub is ~20 KiB
+_MAX_STUB_SIZE = 1 << 20  # interpreters are larger or do not carry the identity; the stub is ~50 KiB
 
 
 def stub_path() -> Path:

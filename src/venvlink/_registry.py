@@ -71,7 +71,7 @@ class Registry:
 
     @contextmanager
     def change(self) -> Iterator[dict[str, Export]]:
-        """Hold the lock, hand out the exports to change, and write them back atomically if no error escapes."""
+        """Hold the lock and hand out the exports; write them back atomically if they changed and nothing failed."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:

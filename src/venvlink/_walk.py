@@ -17,7 +17,6 @@ from .exceptions import VenvlinkError
 MAX_HOPS = 40
 MAX_LEVELS = 8
 PATH_MAX = 4096
-EXIT_NOT_FOUND = 127
 _INTERPRETER_KEYS = (EXECUTABLE_KEY, "base-executable", "executable")
 _VERSION_KEYS = ("version_info", "version", "python-version")
 
