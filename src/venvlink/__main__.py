@@ -6,19 +6,19 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from ._convert import convert
-from ._doctor import Checked, doctor, status
-from ._export import export, remove
-from ._walk import Resolution, find_pyvenv_cfg, resolve
+from . import TYPE_CHECKING, __version__
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import Any
+
+    from ._doctor import Checked
+    from ._walk import Resolution
+
+# Each command imports what it uses when it runs: `venvlink convert` starts in a fraction of the time.
 
 
 def _print_json(data: object) -> None:
@@ -26,6 +26,8 @@ def _print_json(data: object) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from ._export import export  # noqa: PLC0415
+
     result = export(
         args.venv,
         args.dest,
@@ -43,6 +45,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
+    from ._convert import convert  # noqa: PLC0415
+
     result = convert(args.venv, revert=args.revert)
     names = ", ".join(result.entries)
     if not result.changed:
@@ -58,6 +62,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 def _explain(resolution: Resolution) -> dict[str, Any]:
     """What running the path does, for ``which``: through the stub, or CPython on its own."""
+    from ._walk import find_pyvenv_cfg  # noqa: PLC0415
+
     path = resolution.path
     info: dict[str, Any] = {"path": path, "via_stub": resolution.via_stub, "hops": resolution.hops}
     if resolution.via_stub:
@@ -84,6 +90,8 @@ def _explain(resolution: Resolution) -> dict[str, Any]:
 
 
 def _cmd_which(args: argparse.Namespace) -> int:
+    from ._walk import resolve  # noqa: PLC0415
+
     info = _explain(resolve(args.path))
     if args.json:
         _print_json(info)
@@ -113,10 +121,14 @@ def _cmd_which(args: argparse.Namespace) -> int:
 
 
 def _checked_json(items: list[Checked]) -> list[dict[str, Any]]:
+    from dataclasses import asdict  # noqa: PLC0415
+
     return [{**asdict(i.export), "state": i.state, "problems": [asdict(p) for p in i.problems]} for i in items]
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    from ._doctor import status  # noqa: PLC0415
+
     items = status()
     if args.json:
         _print_json(_checked_json(items))
@@ -129,6 +141,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_remove(args: argparse.Namespace) -> int:
+    from ._export import remove  # noqa: PLC0415
+
     if remove(args.dest):
         print(f"removed {os.path.abspath(args.dest)}")
     else:
@@ -137,6 +151,8 @@ def _cmd_remove(args: argparse.Namespace) -> int:
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
+    from ._doctor import doctor  # noqa: PLC0415
+
     items = doctor()
     bad = [i for i in items if i.problems]
     if args.json:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
-import tempfile
 from pathlib import Path
 
 from .exceptions import VenvlinkError
@@ -43,20 +41,30 @@ def replace_file(path: Path, data: bytes, mode: int) -> None:
     writing through it would overwrite the system's Python. The data goes to a temporary file in the same
     directory, which then replaces ``path`` (the link itself, not its target) in one rename.
     """
-    try:
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".venvlink")
-    except OSError as error:
-        raise _cannot_write(path, error) from None
+    while True:
+        temporary = _temporary_name(path.parent, path.name)
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise _cannot_write(path, error) from None
+        break
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             os.fchmod(stream.fileno(), mode)
-        Path(temporary).replace(path)
+        temporary.replace(path)
     except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         if isinstance(error, OSError):
             raise _cannot_write(path, error) from None
         raise
+
+
+def _temporary_name(directory: Path, name: str) -> Path:
+    """A fresh hidden name beside ``name``; os.urandom, as secrets and tempfile cost more to import than to use."""
+    return directory / f".{name}.{os.urandom(4).hex()}.venvlink"
 
 
 def _cannot_write(path: Path, error: OSError) -> VenvlinkError:
@@ -78,7 +86,7 @@ def replace_with_symlink(path: Path, target: str) -> None:
 def new_symlink(directory: Path, name: str, target: str) -> Path:
     """A new symlink to ``target`` under a fresh temporary name in ``directory``."""
     while True:
-        temporary = directory / f".{name}.{secrets.token_hex(4)}.venvlink"
+        temporary = _temporary_name(directory, name)
         try:
             temporary.symlink_to(target)
         except FileExistsError:
