@@ -134,16 +134,17 @@ def test_creation(current: Interpreter, tmp_path: Path, how: str) -> None:
 
 
 def test_no_space_left(current: Interpreter, tmp_path: Path) -> None:
-    """Writing the stub fails with ENOSPC (the temporary file is /dev/full): one line, the venv untouched."""
+    """Writing fails with ENOSPC (each temporary file is /dev/full in disguise): one line, the venv untouched."""
     venv = stdlib_venv(current, tmp_path / "venv")
     code = (
-        "import os, sys, tempfile\n"
-        "real = tempfile.mkstemp\n"
-        "def full(*args, **kwargs):\n"
-        "    fd, name = real(*args, **kwargs)\n"
-        "    os.dup2(os.open('/dev/full', os.O_WRONLY), fd)\n"
-        "    return fd, name\n"
-        "tempfile.mkstemp = full\n"
+        "import os, sys\n"
+        "real = os.open\n"
+        "def full(path, flags, *args, **kwargs):\n"
+        "    fd = real(path, flags, *args, **kwargs)\n"
+        "    if str(path).endswith('.venvlink'):\n"
+        "        os.dup2(real('/dev/full', os.O_WRONLY), fd)\n"
+        "    return fd\n"
+        "os.open = full\n"
         "from venvlink.__main__ import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
