@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
+from . import TYPE_CHECKING
 from .exceptions import VenvlinkError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 #: pyvenv.cfg keys venvlink writes: the marker with venvlink's version, and the interpreter the stub execs.
 MARKER_KEY = "venvlink"
@@ -50,11 +55,18 @@ def replace_file(path: Path, data: bytes, mode: int) -> None:
         except OSError as error:
             raise _cannot_write(path, error) from None
         break
-    try:
+    with _removed_on_failure(temporary, path):
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             os.fchmod(stream.fileno(), mode)
         temporary.replace(path)
+
+
+@contextmanager
+def _removed_on_failure(temporary: Path, path: Path) -> Iterator[None]:
+    """If anything fails before ``temporary`` is renamed over ``path``, remove it; an OSError becomes one line."""
+    try:
+        yield
     except BaseException as error:
         temporary.unlink(missing_ok=True)
         if isinstance(error, OSError):
@@ -74,13 +86,8 @@ def _cannot_write(path: Path, error: OSError) -> VenvlinkError:
 def replace_with_symlink(path: Path, target: str) -> None:
     """Make ``path`` a symlink to ``target``, atomically: a new link under a temporary name, renamed over ``path``."""
     temporary = new_symlink(path.parent, path.name, target)
-    try:
+    with _removed_on_failure(temporary, path):
         temporary.replace(path)
-    except BaseException as error:
-        temporary.unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise _cannot_write(path, error) from None
-        raise
 
 
 def new_symlink(directory: Path, name: str, target: str) -> Path:
