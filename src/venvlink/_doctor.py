@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._convert import is_linkable
-from ._export import prefix_of
+from ._export import foreign_prefix
 from ._registry import Export, Registry
 from ._walk import resolve
 from .exceptions import VenvlinkError
@@ -66,8 +66,8 @@ def doctor(registry: Registry | None = None) -> list[Checked]:
         if not problems:
             dest, venv = Path(item.export.dest), Path(item.export.venv)
             try:
-                prefix = prefix_of(dest)
-                if not os.path.exists(prefix) or not os.path.samefile(prefix, venv):
+                prefix = foreign_prefix(dest, venv)
+                if prefix is not None:
                     problems = [
                         Problem("wrong prefix", f"it runs with sys.prefix {prefix}; see: venvlink which {dest}")
                     ]

@@ -11,6 +11,7 @@ from pathlib import Path
 from ._convert import convert, is_linkable, pyvenv_cfg_of
 from ._install import new_symlink
 from ._registry import Export, Registry
+from ._walk import _same_file
 from .exceptions import VenvlinkError
 
 _PREFIX = "import sys; print(sys.prefix)"
@@ -64,6 +65,12 @@ def prefix_of(python: Path) -> str:
     return result.stdout.strip()
 
 
+def foreign_prefix(python: Path, venv: Path) -> str | None:
+    """Run ``python`` once: the ``sys.prefix`` it runs with when that is not ``venv``, else ``None``."""
+    prefix = prefix_of(python)
+    return None if _same_file(prefix, str(venv)) else prefix
+
+
 def on_path(directory: Path) -> bool:
     """Whether ``directory`` is one of the ``PATH`` entries (the same directory, by any name)."""
     for entry in os.environ.get("PATH", "").split(os.pathsep):
@@ -100,8 +107,8 @@ def _place(temporary: Path, record: Export, exports: dict[str, Export], registry
     previous = exports.get(record.dest)
     try:
         # The link runs under its temporary name, in dest's directory: the walk is the same as from dest.
-        prefix = prefix_of(temporary)
-        if not os.path.exists(prefix) or not os.path.samefile(prefix, venv):
+        prefix = foreign_prefix(temporary, venv)
+        if prefix is not None:
             msg = (
                 f"{dest} would run with sys.prefix = {prefix}, not {venv}; nothing was changed "
                 f"(see: venvlink which {venv / 'bin' / record.name})"
