@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import venvlink
-from venvlink._install import stub_path
+from venvlink._stub import template as stub_path
 
 HERE = Path(__file__).parent
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")  # before HOME moves to a temporary one
@@ -85,7 +85,7 @@ def virtualenv(*args: object) -> None:
 
 def find_pythons(everything: bool) -> list[Path]:
     found = [p for p in sorted(PYENV_ROOT.glob("versions/3.*/bin/python3.*")) if p.name[len("python3.") :].isdigit()]
-    found = [p for p in found if (3, 8) <= tuple(int(x) for x in p.name[len("python") :].split(".")) <= (3, 13)]
+    found = [p for p in found if tuple(int(x) for x in p.name[len("python") :].split(".")) >= (3, 8)]
     if not found:
         found = [Path(sys.executable)]
     if everything:
@@ -166,9 +166,22 @@ def stub_alone(work: Path, runs: int) -> dict[str, Any]:
     }
     valgrind, strace = shutil.which("valgrind"), shutil.which("strace")
     if valgrind:
+        # callgrind writes nothing when the process execs: it dumps before execv, a symbol the packaged (stripped)
+        # stub does not have; this build is the same source and flags, unstripped
+        unstripped = venv / "bin" / "python-unstripped"
+        cc = ["musl-gcc", "-static"] if shutil.which("musl-gcc") else ["cc"]
+        source = HERE.parent / "src" / "venvlink" / "_stub" / "stub.c"
+        run([*cc, "-std=c99", "-O2", f'-DVENVLINK_VERSION="{venvlink.__version__}"', "-o", unstripped, source])
+        (work / "unstripped-tool").symlink_to(unstripped)
         out = work / "callgrind.out"
         subprocess.run(
-            [valgrind, "--tool=callgrind", "--dump-before=execv", f"--callgrind-out-file={out}", work / "stubtool"],
+            [
+                valgrind,
+                "--tool=callgrind",
+                "--dump-before=execv",
+                f"--callgrind-out-file={out}",
+                work / "unstripped-tool",
+            ],
             capture_output=True,
             check=False,
         )
@@ -295,7 +308,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--all-pythons", action="store_true", help="every CPython 3.8-3.13 found, not one")
+    parser.add_argument("--all-pythons", action="store_true", help="every CPython 3.8+ of pyenv's, not one")
     parser.add_argument("--runs", type=int, default=200, help="rounds of start-up runs per mode (default 200)")
     parser.add_argument("--json", type=Path, default=HERE / "results.json")
     parser.add_argument("--chart", type=Path, default=HERE.parent / "docs" / "_static" / "benchmark.svg")

@@ -33,7 +33,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char dir[PATH_MAX], entry[PATH_MAX], payload[256], p[PATH_MAX], target[PATH_MAX], cfg_path[PATH_MAX];
+    char dir[PATH_MAX], entry[PATH_MAX], payload[256], p[PATH_MAX], target[PATH_MAX];
     nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     mkdir(root, 0700);
     for (size_t i = 0; i + 4 <= size;) {
@@ -65,10 +65,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(p, sizeof p, "%s/a/python", root);
     if (setjmp(venvlink_fuzz_exit) != 0)
         return 0; /* die(): a clean refusal */
-    int exact = find_interpreter(p, target, cfg_path);
-    /* what the stub would exec: an absolute path, checked to be an executable file unless
-     * venvlink-executable named it (execv checks that one); argv[0] absolute, with no "." */
-    if (p[0] != '/' || target[0] != '/' || strstr(p, "/./") || strstr(p, "//") || (!exact && !is_executable_file(target)))
+    int missing;
+    const char *named_by = find_interpreter(p, target);
+    /* what the stub would exec: an absolute path, never a stub, an executable file unless a key named it
+     * exactly (execv checks that one); argv[0] absolute, with no "." and no ".." */
+    int exact = !strcmp(named_by, "venvlink-executable") || !strcmp(named_by, "recorded");
+    if (p[0] != '/' || target[0] != '/' || strstr(p, "/./") || strstr(p, "//") || has_dotdot(p) ||
+        is_stub(target, &missing) || (!exact && !is_executable_file(target)))
         __builtin_trap();
     return 0;
 }

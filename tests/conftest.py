@@ -29,7 +29,9 @@ def pytest_report_header() -> list[str]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "interpreter" in metafunc.fixturenames:
         params = [pytest.param(i, id=i.id) for i in INTERPRETERS] or [
-            pytest.param(None, marks=pytest.mark.skip(reason="no CPython 3.8-3.13 found; set VENVLINK_TEST_PYTHONS"))
+            pytest.param(
+                None, marks=pytest.mark.skip(reason="no CPython 3.8+ or PyPy 3 found; set VENVLINK_TEST_PYTHONS")
+            )
         ]
         metafunc.parametrize("interpreter", params, scope="session")
 
@@ -110,5 +112,5 @@ def current() -> Interpreter:
     """The interpreter running the tests, for tests of creator options that do not vary by version."""
     found = Interpreter.probe(Path(getattr(sys, "_base_executable", sys.executable)))
     if found is None:
-        pytest.skip(f"the interpreter running the tests ({sys.executable}) is not a CPython 3.8-3.13")
+        pytest.skip(f"the interpreter running the tests ({sys.executable}) is not a CPython 3.8+ or PyPy 3")
     return found

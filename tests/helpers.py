@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# before the suite moves HOME into a temporary directory (conftest.py)
+PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
 SYS_INFO = (
     "import json, sys; print(json.dumps({'prefix': sys.prefix, 'exec_prefix': sys.exec_prefix, "
     "'base_prefix': sys.base_prefix, 'executable': sys.executable, 'path': sys.path}))"
@@ -23,6 +25,7 @@ SYS_INFO = (
 class Interpreter:
     path: Path
     real: Path
+    implementation: str
     version: tuple[int, int]
     full_version: str
     base_prefix: Path
@@ -30,7 +33,12 @@ class Interpreter:
 
     @property
     def id(self) -> str:
-        return f"cpython{self.full_version}-{self.origin}"
+        return f"{self.implementation.lower()}{self.full_version}-{self.origin}"
+
+    @property
+    def versioned_name(self) -> str:
+        """The name of the venv's entry the stub passes as argv[0] (the interpreter's own name)."""
+        return self.real.name
 
     @classmethod
     def probe(cls, path: Path, origin: str = "env") -> Interpreter | None:
@@ -43,11 +51,12 @@ class Interpreter:
             implementation, version, prefix = json.loads(out.stdout)
         except (OSError, subprocess.SubprocessError, ValueError):
             return None
-        if implementation != "CPython" or not (3, 8) <= tuple(version[:2]) <= (3, 13):
+        if implementation not in {"CPython", "PyPy"} or tuple(version[:2]) < (3, 8):
             return None
         return cls(
             path=path,
             real=Path(os.path.realpath(path)),
+            implementation=implementation,
             version=(version[0], version[1]),
             full_version=".".join(map(str, version)),
             base_prefix=Path(prefix),
@@ -56,22 +65,23 @@ class Interpreter:
 
 
 def find_interpreters() -> list[Interpreter]:
-    """Every CPython 3.8-3.13 of pyenv's, the system's, and those listed in ``VENVLINK_TEST_PYTHONS``."""
+    """Every CPython 3.8+ and PyPy 3 of pyenv's, the system's, and those listed in ``VENVLINK_TEST_PYTHONS``."""
     candidates: list[tuple[Path, str]] = []
-    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
-    candidates += [(p, "pyenv") for p in sorted(pyenv_root.glob("versions/*/bin/python3.*"))]
+    candidates += [(p, "pyenv") for p in sorted(PYENV_ROOT.glob("versions/*/bin/python3.*"))]
     candidates += [(p, "system") for p in sorted(Path("/usr/bin").glob("python3.*"))]
+    candidates += [(p, "system") for p in sorted(Path("/usr/bin").glob("pypy3*"))]
     candidates += [(Path(p), "env") for p in os.environ.get("VENVLINK_TEST_PYTHONS", "").split(os.pathsep) if p]
     found: dict[Path, Interpreter] = {}
     for path, origin in candidates:
-        if not path.name[len("python3.") :].isdigit() or not os.access(path, os.X_OK):
+        suffix = path.name.removeprefix("python3.").removeprefix("pypy3").removeprefix(".")
+        if origin != "env" and suffix.rstrip("t") and not suffix.rstrip("t").isdigit():
             continue  # python3.X-config, python3.Xm, python3.X-gdb.py
-        if Path(os.path.realpath(path)) in found:
+        if not os.access(path, os.X_OK) or Path(os.path.realpath(path)) in found:
             continue
         interpreter = Interpreter.probe(path, origin)
         if interpreter is not None:
             found[interpreter.real] = interpreter
-    return sorted(found.values(), key=lambda i: (i.version, i.origin))
+    return sorted(found.values(), key=lambda i: (i.implementation, i.version, i.origin))
 
 
 def run(cmd: list[Any], *, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -100,6 +110,22 @@ def make_venv(
     if pip and not seed:
         run([dest / "bin" / "python", "-m", "ensurepip", "--default-pip"])
     return dest
+
+
+def snapshot(venv: Path) -> dict[str, tuple[str, ...]]:
+    """Everything in the venv that convert may touch: each entry's kind, link text or content and mode."""
+    found: dict[str, tuple[str, ...]] = {}
+    for path in sorted(venv.rglob("*")):
+        relative = str(path.relative_to(venv))
+        if "__pycache__" in relative or "site-packages" in relative or path.name.endswith(".venvlink"):
+            continue  # a kill can leave venvlink's temporary file (docs/failures.rst); it never takes a real name
+        if path.is_symlink():
+            found[relative] = ("link", os.readlink(path))
+        elif path.is_dir():
+            found[relative] = ("dir",)
+        else:
+            found[relative] = ("file", hashlib.sha256(path.read_bytes()).hexdigest(), oct(path.stat().st_mode))
+    return found
 
 
 def _record_line(name: str, data: bytes) -> str:

@@ -1,12 +1,16 @@
-"""The build hook: a platform wheel with the compiled stub, and a one-line stop without a C compiler."""
+"""The build hook: a stripped, static stub in a wheel PyPI accepts; CC, CFLAGS and LDFLAGS honoured; a failing
+or missing compiler stops with one line that says what to do."""
 
 from __future__ import annotations
 
+import platform
+import shutil
 import stat
+import subprocess
 import sys
-import sysconfig
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,34 +19,107 @@ from helpers import run
 ROOT = Path(__file__).parent.parent
 
 
-def test_wheel_holds_the_stub(tmp_path: Path) -> None:
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path, ROOT])
-    (wheel,) = tmp_path.glob("venvlink-*.whl")
-    platform = sysconfig.get_platform().replace("-", "_").replace(".", "_")
-    assert wheel.name.endswith(f"-py3-none-{platform}.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        names = archive.namelist()
-        info = archive.getinfo("venvlink/_stub/venvlink-stub")
-        assert archive.read(info)[:4] == b"\x7fELF"
-        assert (info.external_attr >> 16) & stat.S_IXUSR
-    assert not [n for n in names if n.endswith(".c")]
-    assert (
-        "Root-Is-Purelib: false"
-        in zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/WHEEL"))).decode()
-    )
-
-
-def test_no_compiler_stops_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def hook(root: Path) -> Any:  # hatchling's hook class, imported from the build script
     sys.path.insert(0, str(ROOT))
     try:
         from hatch_build import StubBuildHook  # noqa: PLC0415
     finally:
         sys.path.remove(str(ROOT))
-    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
-    hook = StubBuildHook(str(ROOT), {}, None, None, str(tmp_path), "wheel")  # type: ignore[arg-type]
+    return StubBuildHook(str(root), {}, None, None, str(root / "build"), "wheel")  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    """A copy of what the hook reads, so that a build here never replaces the stub the other tests use."""
+    for relative in ("src/venvlink/__init__.py", "src/venvlink/_stub/stub.c"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / relative, tmp_path / relative)
+    return tmp_path
+
+
+def build(source: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> tuple[dict[str, Any], Path]:
+    for name in ("CC", "CFLAGS", "LDFLAGS", "VENVLINK_WERROR", "VENVLINK_STRIP"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    build_data: dict[str, Any] = {"force_include": {}}
+    hook(source).initialize("standard", build_data)
+    return build_data, source / "src" / "venvlink" / "_stub" / "venvlink-stub"
+
+
+def test_wheel_holds_the_stub(tmp_path: Path) -> None:
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path, ROOT])
+    (wheel,) = tmp_path.glob("virtualenv_linkable-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        info = archive.getinfo("venvlink/_stub/venvlink-stub")
+        assert archive.read(info)[:4] == b"\x7fELF"
+        assert (info.external_attr >> 16) & stat.S_IXUSR
+        wheel_file = archive.read(next(n for n in names if n.endswith(".dist-info/WHEEL"))).decode()
+    assert not [n for n in names if n.endswith(".c")]
+    assert "Root-Is-Purelib: false" in wheel_file
+    if shutil.which("musl-gcc"):  # a static stub: one wheel for every Linux of this architecture
+        assert wheel.name.endswith("-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.musllinux_1_1_x86_64.whl")
+
+
+def test_static_and_stripped(source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not shutil.which("musl-gcc") or not shutil.which("readelf"):
+        pytest.skip("needs musl-gcc (Debian: musl-tools) and readelf (binutils)")
+    build_data, stub = build(source, monkeypatch)
+    sections = run(["readelf", "-S", "-W", stub]).stdout
+    assert ".symtab" not in sections, "stripped"
+    assert "INTERP" not in run(["readelf", "-l", "-W", stub]).stdout, "static: no dynamic loader"
+    assert build_data["tag"] == "py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.musllinux_1_1_x86_64"
+    _, unstripped = build(source, monkeypatch, VENVLINK_STRIP="0")
+    assert ".symtab" in run(["readelf", "-S", "-W", unstripped]).stdout
+
+
+def test_dynamic_build_is_tagged_for_this_linux_only(source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    build_data, _ = build(source, monkeypatch, CC=cc)
+    assert build_data["tag"] == f"py3-none-linux_{platform.machine()}"
+
+
+def test_cflags_and_ldflags_reach_the_compiler(source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SystemExit) as stop:
-        hook.initialize("standard", {"force_include": {}})
-    message = str(stop.value.code)
-    assert "\n" not in message
-    assert message.startswith("venvlink: no C compiler")
-    assert "apt install gcc" in message
+        build(source, monkeypatch, CC="cc", CFLAGS="-include /no/such/venvlink-cflags.h")
+    assert "failed to compile" in str(stop.value.code)
+    with pytest.raises(SystemExit) as stop:
+        build(source, monkeypatch, CC="cc", LDFLAGS="-lno-such-venvlink-ldflags")
+    assert "failed to compile" in str(stop.value.code)
+
+
+def test_warnings_are_errors_only_when_asked(source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Packagers' compilers warn about things ours do not: -Werror is for development and CI only."""
+    warn = "-Wpadded"  # the stub's structs have padding: a warning, not a bug
+    cc = shutil.which("cc") or "cc"
+    output = subprocess.run(
+        [cc, warn, "-fsyntax-only", source / "src/venvlink/_stub/stub.c"], capture_output=True, check=False
+    )
+    assert b"warning" in output.stderr, "the flag must make the compiler warn, or this test proves nothing"
+    build(source, monkeypatch, CC="cc", CFLAGS=warn)
+    with pytest.raises(SystemExit):
+        build(source, monkeypatch, CC="cc", CFLAGS=warn, VENVLINK_WERROR="1")
+
+
+@pytest.mark.parametrize(
+    ("cc", "message"),
+    [
+        (
+            "false",
+            "venvlink: false failed to compile {source} (exit status 1, no output); set CC to a working C compiler",
+        ),
+        ("{tmp}/no-such-cc", "venvlink: no C compiler ({tmp}/no-such-cc) to build the stub; install one"),
+    ],
+)
+def test_a_failing_or_missing_compiler_says_what_to_do(
+    cc: str, message: str, source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        build(source, monkeypatch, CC=cc.format(tmp=source))
+    said = str(stop.value.code)
+    assert "\n" not in said
+    assert said.startswith(message.format(tmp=source, source=source / "src/venvlink/_stub/stub.c"))
+    assert not (source / "src/venvlink/_stub/venvlink-stub").exists(), "no half-built stub left"

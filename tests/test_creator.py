@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
 from pathlib import Path
 
 import pytest
-from python_discovery import PythonInfo
 
-from helpers import Interpreter, make_venv, run, sys_info
-from venvlink import __version__
+try:
+    from python_discovery import PythonInfo
+except ImportError:  # virtualenv before 21 (tox -e virtualenv-oldest)
+    from virtualenv.discovery.py_info import PythonInfo  # type: ignore[no-redef]
+
+from helpers import PYENV_ROOT, Interpreter, find_interpreters, make_venv, run, sys_info
+from venvlink import __version__, _stub
 from venvlink._creator import LinkableCreator
-from venvlink._install import stub_path
 
 
 def virtualenv(*args: str | Path, **kwargs: object) -> str:
@@ -21,7 +25,9 @@ def virtualenv(*args: str | Path, **kwargs: object) -> str:
 
 
 def is_stub(path: Path) -> bool:
-    return not path.is_symlink() and path.read_bytes() == stub_path().read_bytes()
+    """The installed stub, with an interpreter recorded in it."""
+    data = path.read_bytes()
+    return not path.is_symlink() and _stub.is_current(data) and _stub.recorded(data) != ""
 
 
 def test_help_lists_linkable_and_keeps_builtin(current: Interpreter) -> None:
@@ -51,9 +57,12 @@ def test_pyvenv_cfg_keys(current: Interpreter, tmp_path: Path) -> None:
     lines = (venv / "pyvenv.cfg").read_text().splitlines()
     assert f"venvlink = {__version__}" in lines
     assert f"venvlink-executable = {current.real}" in lines
+    restore = json.loads(next(line for line in lines if line.startswith("venvlink-restore = ")).split(" = ", 1)[1])
+    assert restore["entries"]["python"] == {"link": str(current.real)}, "what the builtin made, for --revert"
     # what cpython3-posix writes is all there
     for key in ("home", "implementation", "version_info", "base-prefix", "base-executable", "virtualenv"):
         assert any(line.startswith(f"{key} = ") for line in lines), key
+    assert _stub.recorded((venv / "bin" / "python").read_bytes()) == str(current.real)
 
 
 def test_no_temporary_files_left(current: Interpreter, tmp_path: Path) -> None:
@@ -96,10 +105,76 @@ def test_seeders(current: Interpreter, tmp_path: Path, seeder: str) -> None:
     assert str(venv) in pip
 
 
-def test_declines_other_implementations() -> None:
+def test_declines_other_implementations(monkeypatch: pytest.MonkeyPatch) -> None:
     info = PythonInfo.current_system()
-    info.implementation = "PyPy"
+    info.implementation = "GraalPy"
+    monkeypatch.delenv("VIRTUALENV_CREATOR", raising=False)
+    monkeypatch.setattr(sys, "argv", ["virtualenv", "env"])
     meta = LinkableCreator.can_create(info)
     assert meta is not None
     assert meta.error is not None
-    assert "CPython 3" in meta.error
+    assert "CPython 3.8+ or PyPy 3.9+" in meta.error
+    assert "is GraalPy" in meta.error
+
+
+def test_declined_interpreter_says_why(tmp_path: Path) -> None:
+    """Asked for by name, for an interpreter it cannot serve, the creator says why, not argparse's "invalid
+    choice": here a CPython 3.7 (virtualenv still creates those, with its builtin creator)."""
+    old = sorted(PYENV_ROOT.glob("versions/3.7*/bin/python3.7"))
+    if not old:
+        pytest.skip("needs a CPython 3.7 (pyenv) to be declined")
+    result = run(
+        [sys.executable, "-m", "virtualenv", "--no-seed", "--creator", "linkable", "-p", old[0], tmp_path / "v"],
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "needs CPython 3.8+ or PyPy 3.9+" in result.stdout + result.stderr
+    assert f"{old[0]} is CPython 3.7" in result.stdout + result.stderr
+    assert "invalid choice" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+PYPY = [i for i in find_interpreters() if i.implementation == "PyPy"]
+
+
+@pytest.mark.parametrize("pypy", PYPY or [None], ids=[i.id for i in PYPY] or ["no-pypy"])
+def test_pypy(pypy: Interpreter | None, tmp_path: Path) -> None:
+    if pypy is None:
+        pytest.skip("no PyPy found (Debian: apt install pypy3; or list it in VENVLINK_TEST_PYTHONS)")
+    venv = make_venv(pypy, tmp_path / "venv")
+    names = sorted(
+        p.name for p in (venv / "bin").iterdir() if not p.name.startswith(("activate", "Activate", "deactivate"))
+    )
+    assert "pypy3" in names
+    for name in names:
+        if name.startswith(("pypy", "python")):
+            assert is_stub(venv / "bin" / name), name
+    assert "implementation = PyPy" in (venv / "pyvenv.cfg").read_text()
+    (tmp_path / "tool").symlink_to(venv / "bin" / "python")
+    assert sys_info(tmp_path / "tool")["prefix"] == str(venv)
+    # and virtualenv's defaults stay: builtin is PyPy's own
+    text = " ".join(virtualenv("--help", "-p", pypy.path).split())
+    assert "(builtin = pypy3-posix)" in text
+
+
+def test_every_interpreter_entry_is_a_stub(
+    current: Interpreter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Free-threaded builds get a python3.Xt entry from virtualenv: the creator stubs whatever interpreters the
+    builtin made, found as convert finds them (faked here where no free-threaded build is installed)."""
+    from virtualenv import cli_run  # noqa: PLC0415
+    from virtualenv.create.via_global_ref.builtin.cpython.cpython3 import CPython3Posix  # noqa: PLC0415
+
+    builtin_create = CPython3Posix.create
+    free_threaded = "python{}.{}t".format(*current.version)
+
+    def create_with_free_threaded(self: CPython3Posix) -> None:
+        builtin_create(self)
+        (self.bin_dir / free_threaded).symlink_to("python")
+
+    monkeypatch.setattr(CPython3Posix, "create", create_with_free_threaded)
+    cli_run(["-q", "--no-seed", "--creator", "linkable", "-p", str(current.path), str(tmp_path / "venv")])
+    entry = tmp_path / "venv" / "bin" / free_threaded
+    assert is_stub(entry)
+    restore = (tmp_path / "venv" / "pyvenv.cfg").read_text()
+    assert f'"{free_threaded}": {{"link": "python"}}' in restore

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, run, sys_info
+from helpers import Interpreter, run, snapshot, sys_info
 from venvlink import _pyvenv_cfg
-from venvlink._install import is_stub
+from venvlink._stub import is_stub
 
 DRIVER = """
 import os, pathlib, sys
@@ -72,26 +72,31 @@ def assert_starts(venv: Path) -> None:
     assert _pyvenv_cfg.read(venv / "pyvenv.cfg")["home"]
 
 
-def stdlib_venv(interpreter: Interpreter, dest: Path) -> Path:
-    run([interpreter.path, "-m", "venv", "--without-pip", dest])
+def stdlib_venv(interpreter: Interpreter, dest: Path, *options: str) -> Path:
+    run([interpreter.path, "-m", "venv", "--without-pip", *options, dest])
     return dest
 
 
+@pytest.mark.parametrize("copies", [False, True], ids=["links", "copies"])
 @pytest.mark.parametrize("how", ["raise", "kill"])
-def test_convert_and_revert(current: Interpreter, tmp_path: Path, how: str) -> None:
-    venv = stdlib_venv(current, tmp_path / "venv")
+def test_convert_and_revert(current: Interpreter, tmp_path: Path, how: str, copies: bool) -> None:
+    venv = stdlib_venv(current, tmp_path / "venv", *(["--copies"] if copies else []))
+    before = snapshot(venv)
     faults = 0
     for _ in with_faults(how, "venvlink", "convert", venv):
         faults += 1
         assert_starts(venv)
         run([sys.executable, "-m", "venvlink", "convert", "--revert", venv])  # back to the start, every time
         assert_starts(venv)
+        assert snapshot(venv) == before
     assert faults >= 4, "pyvenv.cfg and three interpreters: four renames"
     assert is_stub(venv / "bin" / "python")
+    converted = snapshot(venv)
     for _ in with_faults(how, "venvlink", "convert", "--revert", venv):
         assert_starts(venv)
         run([sys.executable, "-m", "venvlink", "convert", venv])
-    assert (venv / "bin" / "python").is_symlink()
+        assert snapshot(venv) == converted
+    assert snapshot(venv) == before
 
 
 @pytest.mark.parametrize("how", ["raise", "kill"])

@@ -1,4 +1,4 @@
-"""Faults the shared table cannot describe: privileges, races, and the stub under sanitizers and valgrind."""
+"""What the shared table cannot describe: other users, privileges, races, a system without /proc."""
 
 from __future__ import annotations
 
@@ -12,9 +12,29 @@ from pathlib import Path
 
 import pytest
 
-from venvlink._install import stub_path
+from venvlink._stub import template as stub_path
 
 NOBODY = 65534
+DEPLOY = 1000  # another user who owns a shared venv
+
+
+def as_user(uid: int) -> list[str]:
+    """A command prefix that runs as ``uid`` with no supplementary groups (util-linux setpriv)."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("running as another user needs root and setpriv (util-linux)")
+    return [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+
+
+def stub_venv(directory: Path, owner: int) -> Path:
+    """A linkable venv whose interpreter is /bin/echo (it prints its arguments), owned by ``owner``."""
+    (directory / "venv" / "bin").mkdir(parents=True)
+    stub = directory / "venv" / "bin" / "python"
+    shutil.copy(stub_path(), stub)
+    (directory / "venv" / "pyvenv.cfg").write_text("home = /bin\nvenvlink-executable = /bin/echo\n")
+    for path in (directory / "venv", directory / "venv" / "bin", stub, directory / "venv" / "pyvenv.cfg"):
+        os.chown(path, owner, owner)
+    return directory / "venv"
 
 
 @pytest.fixture
@@ -77,3 +97,59 @@ def test_link_replaced_during_the_walk(tmp_path: Path) -> None:
         else:
             assert outcome.stderr.startswith("venvlink: ")
             assert outcome.stderr.count("\n") == 1
+
+
+def test_a_shared_venv_runs_for_every_user(world_readable_dir: Path) -> None:
+    """A deploy user's venv, run by others and by root, directly and through links: as CPython would."""
+    venv = stub_venv(world_readable_dir, DEPLOY)
+    (world_readable_dir / "tool").symlink_to(venv / "bin" / "python")
+    for uid in (NOBODY, 0, DEPLOY):
+        for path in (venv / "bin" / "python", world_readable_dir / "tool"):
+            result = subprocess.run([*as_user(uid), path, "hello"], capture_output=True, text=True, check=False)
+            assert (result.returncode, result.stdout, result.stderr) == (0, "hello\n", ""), (uid, path)
+
+
+@pytest.mark.parametrize("planted", ["a link to the victim's own pyvenv.cfg", "a pyvenv.cfg of the attacker's"])
+def test_a_planted_pyvenv_cfg_beside_a_middle_hop_is_refused(planted: str, world_readable_dir: Path) -> None:
+    """~/bin/tool -> /tmp/stage/tool -> venv/bin/python, and another user plants /tmp/pyvenv.cfg (with
+    fs.protected_symlinks=0, a link to the victim's own file passes a check of the file alone). Nothing of the
+    attacker's runs; the message hands no trust to the planted file."""
+    victim, attacker = DEPLOY, NOBODY
+    venv = stub_venv(world_readable_dir, victim)
+    public = world_readable_dir / "tmp"
+    public.mkdir()
+    public.chmod(0o1777)
+    for directory, link, target in (
+        (public / "stage", "tool", venv / "bin" / "python"),
+        (world_readable_dir / "home" / "bin", "tool", public / "stage" / "tool"),
+    ):
+        directory.mkdir(parents=True)
+        (directory / link).symlink_to(target)
+        os.lchown(directory / link, victim, victim)
+        os.chown(directory, victim, victim)
+    plant = (
+        "ln -s {cfg} {tmp}/pyvenv.cfg" if planted.startswith("a link") else "printf 'home = /bin\\n' > {tmp}/pyvenv.cfg"
+    )
+    subprocess.run([*as_user(attacker), "sh", "-c", plant.format(cfg=venv / "pyvenv.cfg", tmp=public)], check=True)
+    tool = world_readable_dir / "home" / "bin" / "tool"
+    result = subprocess.run([*as_user(victim), tool, "hello"], capture_output=True, text=True, check=False)
+    assert result.returncode == 127
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"venvlink: refusing {public}/pyvenv.cfg: only venvlink's walk reads it")
+    assert "its directory can be written by other users" in result.stderr
+    assert "chown" not in result.stderr and "chmod" not in result.stderr
+    (public / "pyvenv.cfg").unlink()
+    result = subprocess.run([*as_user(victim), tool, "hello"], capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stdout) == (0, "hello\n"), "and without the planted file, the tool works"
+
+
+def test_no_proc(world_readable_dir: Path) -> None:
+    """Containers, chroots and `unshare -m` may have no /proc: the kernel's own record of the path is enough."""
+    unshare = shutil.which("unshare")
+    if os.geteuid() != 0 or unshare is None:
+        pytest.skip("unmounting /proc in a mount namespace of its own needs root and unshare (util-linux)")
+    venv = stub_venv(world_readable_dir, 0)
+    (world_readable_dir / "tool").symlink_to(venv / "bin" / "python")
+    script = f"umount -l /proc && test ! -e /proc/self && exec {world_readable_dir / 'tool'} hello"
+    result = subprocess.run([unshare, "--mount", "sh", "-c", script], capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "hello\n", "")

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import Interpreter, build_demo_wheel, make_venv, run, sys_info
 from venvlink.__main__ import main
-from venvlink._install import is_stub
+from venvlink._stub import is_stub
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,10 @@
-"""Real CPython behind the stub, for every CPython 3.8-3.13 found: what a venv's own python would do."""
+"""Real interpreters behind the stub, on every CPython 3.8+ and PyPy found: what the venv's own python does."""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,12 +12,25 @@ import pytest
 from helpers import Interpreter, make_venv, run, sys_info
 
 IMPORT_DEMO = "import linkdemo, sys; print(sys.prefix)"
+BASE = "import json, os, sys; print(json.dumps([sys.executable, os.path.realpath(sys._base_executable), sys.version]))"
+
+
+def base_from_home(interpreter: Interpreter) -> bool:
+    """Whether the interpreter derives sys._base_executable from home (CPython 3.11+); others, as CPython 3.8-3.10
+    and PyPy, set it to sys.executable, so a venv made from the venv links to the venv's own entry."""
+    return interpreter.implementation == "CPython" and interpreter.version >= (3, 11)
 
 
 def link(link_path: Path, target: Path | str) -> Path:
     link_path.parent.mkdir(parents=True, exist_ok=True)
     link_path.symlink_to(target)
     return link_path
+
+
+def in_venv_name(interpreter: Interpreter, venv: Path, started: str) -> Path:
+    """sys.executable of a linkable venv: its entry named like the interpreter, which every creator makes."""
+    own = venv / "bin" / interpreter.versioned_name
+    return own if own.exists() else venv / "bin" / started
 
 
 def test_seed_reproducer(interpreter: Interpreter, linkable: Path, tmp_path: Path) -> None:
@@ -39,8 +54,45 @@ def test_sys_is_as_in_the_venv(interpreter: Interpreter, linkable: Path, tmp_pat
     assert direct == through_link
     assert direct["prefix"] == direct["exec_prefix"] == str(linkable)
     assert Path(direct["base_prefix"]) == interpreter.base_prefix
-    assert direct["executable"] == str(linkable / "bin" / name)
-    assert str(linkable / "lib" / "python{}.{}".format(*interpreter.version) / "site-packages") in direct["path"]
+    assert direct["executable"] == str(in_venv_name(interpreter, linkable, name))
+    assert any(p.startswith(str(linkable / "lib")) and p.endswith("site-packages") for p in direct["path"])
+
+
+def test_base_executable_is_the_interpreter(interpreter: Interpreter, linkable: Path, tmp_path: Path) -> None:
+    """CPython 3.11+ derive sys._base_executable from argv[0]'s name: it must resolve to the interpreter the stub
+    ran. 3.8-3.10 (and PyPy) set it to sys.executable itself, as they do in a plain venv."""
+    executable, base, _ = json.loads(run([link(tmp_path / "tool", linkable / "bin" / "python"), "-c", BASE]).stdout)
+    assert Path(executable).parent == linkable / "bin"
+    if base_from_home(interpreter):
+        assert Path(base) == interpreter.real
+    else:
+        assert base == os.path.realpath(executable)
+
+
+def test_multi_version_home(interpreter: Interpreter, tmp_path: Path) -> None:
+    """A home like Debian's /usr/bin, where python3 (and python) is another version than the venv's: the venv,
+    and any venv made from it with `python -m venv`, runs the venv's version."""
+    from conftest import INTERPRETERS  # noqa: PLC0415
+
+    other = next((i for i in INTERPRETERS if i.implementation == "CPython" and i.version != interpreter.version), None)
+    if other is None or interpreter.implementation != "CPython":
+        pytest.skip("needs CPython and another CPython version to stand in for home's python3")
+    home = tmp_path / "home-bin"
+    home.mkdir()
+    (home / interpreter.versioned_name).symlink_to(interpreter.real)
+    (home / "python3").symlink_to(other.real)
+    (home / "python").symlink_to(other.real)
+    venv = make_venv(interpreter, tmp_path / "venv")
+    cfg = venv / "pyvenv.cfg"
+    cfg.write_text("".join(f"home = {home}\n" if line.startswith("home") else line for line in cfg.open()))
+    tool = link(tmp_path / "tool", venv / "bin" / "python")
+    _, base, version = json.loads(run([tool, "-c", BASE]).stdout)
+    assert version == json.loads(run([interpreter.real, "-c", BASE]).stdout)[2]
+    if base_from_home(interpreter):
+        assert Path(base) == interpreter.real
+    run([tool, "-m", "venv", "--without-pip", tmp_path / "nested"])
+    nested = json.loads(run([tmp_path / "nested" / "bin" / "python", "-c", BASE]).stdout)[2]
+    assert nested == version, "the venv made from it runs the same interpreter"
 
 
 @pytest.mark.parametrize("chain", ["absolute", "relative", "three hops"])
@@ -56,8 +108,22 @@ def test_link_chains(interpreter: Interpreter, linkable: Path, tmp_path: Path, c
         start = link(tmp_path / "a" / "one", "../b/two")
     info = sys_info(start)
     assert info["prefix"] == str(linkable)
-    assert info["executable"] == str(target)
+    assert info["executable"] == str(in_venv_name(interpreter, linkable, "python"))
     assert run([start, "-c", IMPORT_DEMO]).stdout.strip() == str(linkable)
+
+
+def test_dotdot_from_inside_another_venv(interpreter: Interpreter, linkable: Path, tmp_path: Path) -> None:
+    """`cd other-venv && ../tool`: the tool's venv runs, not the one the '..' is spelled from."""
+    other = make_venv(interpreter, tmp_path / "other")
+    link(tmp_path / "tool", linkable / "bin" / "python")
+    assert run(["../tool", "-c", IMPORT_DEMO], cwd=other).stdout.strip() == str(linkable)
+
+
+def test_link_to_the_bin_directory(interpreter: Interpreter, linkable: Path, tmp_path: Path) -> None:
+    """`ln -s venv/bin ~/vbin` with ~/vbin on PATH: `python` there runs the venv."""
+    link(tmp_path / "vbin", linkable / "bin")
+    env = {**os.environ, "PATH": f"{tmp_path / 'vbin'}{os.pathsep}{os.environ['PATH']}"}
+    assert run(["python", "-c", IMPORT_DEMO], env=env).stdout.strip() == str(linkable)
 
 
 def test_bare_name_on_path(interpreter: Interpreter, linkable: Path, tmp_path: Path) -> None:
@@ -77,7 +143,7 @@ def test_subprocess_of_sys_executable(interpreter: Interpreter, linkable: Path, 
 
 def test_console_script_through_symlink(interpreter: Interpreter, linkable: Path, tmp_path: Path) -> None:
     script = linkable / "bin" / "linkdemo"
-    assert script.read_text().splitlines()[0] == f"#!{linkable / 'bin' / 'python'}", "a plain shebang"
+    assert script.read_text().splitlines()[0] == f"#!{in_venv_name(interpreter, linkable, 'python')}"
     symlink = link(tmp_path / "bin" / "linkdemo", script)
     assert run([symlink]).stdout.strip() == str(linkable)
 
@@ -94,13 +160,13 @@ def test_first_pyvenv_cfg_wins(interpreter: Interpreter, linkable: Path, tmp_pat
 
 
 def test_venv_made_from_linkable_venv(interpreter: Interpreter, linkable: Path, tmp_path: Path) -> None:
-    """`python -m venv` from inside a linkable venv, then symlinked. On 3.8-3.10 its python links to our
-    stub (home = the linkable venv's bin), which must not exec itself; 3.11+ link the base interpreter."""
+    """`python -m venv` from inside a linkable venv, then symlinked. On CPython 3.8-3.10 and PyPy its python links
+    to our stub (home = the linkable venv's bin), which must not exec itself; 3.11+ link the base interpreter."""
     nested = tmp_path / "nested"
     run([linkable / "bin" / "python", "-m", "venv", "--without-pip", nested])
     assert sys_info(nested / "bin" / "python")["prefix"] == str(nested)
     through_link = sys_info(link(tmp_path / "tool", nested / "bin" / "python"))
-    if interpreter.version < (3, 11):
+    if not base_from_home(interpreter):
         assert through_link["prefix"] == str(nested)
     else:  # a plain venv of the base interpreter: `venvlink convert` makes it linkable
         assert Path(through_link["prefix"]) == interpreter.base_prefix
@@ -109,15 +175,17 @@ def test_venv_made_from_linkable_venv(interpreter: Interpreter, linkable: Path, 
 
 def test_copies(interpreter: Interpreter, tmp_path: Path) -> None:
     venv = make_venv(interpreter, tmp_path / "venv", "--copies")
-    own_copy = venv / "libexec" / "python{}.{}".format(*interpreter.version)
-    assert own_copy.is_file()
-    assert not own_copy.is_symlink()
-    assert f"venvlink-executable = {own_copy}" in (venv / "pyvenv.cfg").read_text()
-    for name in ("python", "python3", own_copy.name):
-        assert not (venv / "bin" / name).is_symlink()
+    cfg = (venv / "pyvenv.cfg").read_text()
+    executable = Path(next(line for line in cfg.splitlines() if line.startswith("venvlink-executable")).split(" = ")[1])
+    assert executable.parent == venv / "libexec"
+    assert executable.is_file()
+    assert not executable.is_symlink()
+    for entry in (venv / "bin").iterdir():
+        if entry.name.startswith(("python", "pypy")):
+            assert not entry.is_symlink()
     info = sys_info(link(tmp_path / "tool", venv / "bin" / "python"))
     assert info["prefix"] == str(venv)
-    assert info["executable"] == str(venv / "bin" / "python")
+    assert Path(info["executable"]).parent == venv / "bin"
     assert Path(info["base_prefix"]) == interpreter.base_prefix
 
 
@@ -130,3 +198,22 @@ def test_stub_replaces_links_without_writing_through(interpreter: Interpreter, t
         assert entry.read_bytes()[:4] == b"\x7fELF"
         assert entry.stat().st_ino != interpreter.real.stat().st_ino
     assert interpreter.real.read_bytes() == before
+
+
+def test_cpython_test_venv_through_a_link(interpreter: Interpreter, tmp_path: Path) -> None:
+    """CPython's own test_venv, run by a symlink to a linkable venv's python, fails nothing that it does not fail
+    for a plain venv's python."""
+    if run([interpreter.path, "-c", "import test.test_venv"], check=False).returncode != 0:
+        pytest.skip(f"{interpreter.path} has no test.test_venv (Debian: apt install libpython3.X-testsuite)")
+
+    def failures(python: Path) -> set[str]:
+        out = run([python, "-m", "test", "-v", "test_venv"], check=False, cwd=tmp_path)
+        assert "Ran " in out.stdout + out.stderr, out.stdout + out.stderr
+        lines = (out.stdout + out.stderr).splitlines()
+        return {line.split(" ")[0] for line in lines if line.endswith(("... FAIL", "... ERROR"))}
+
+    venv = make_venv(interpreter, tmp_path / "linkable")
+    plain = tmp_path / "plain"
+    run([interpreter.path, "-m", "venv", "--without-pip", plain])
+    through_link = failures(link(tmp_path / "tool", venv / "bin" / "python"))
+    assert through_link <= failures(plain / "bin" / "python"), sys.version

@@ -1,15 +1,19 @@
-"""The registry: concurrent exports lose nothing; a corrupt file is reported, never reset."""
+"""The registry: concurrent exports lose nothing; a held lock is named; writes are durable; a corrupt file is
+reported, never reset."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from helpers import Interpreter, make_venv, run
+from venvlink._registry import Export, Registry
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +40,57 @@ def test_sixteen_concurrent_exports(current: Interpreter, tmp_path: Path) -> Non
     assert sorted(exports) == sorted(str(tmp_path / "bin" / f"tool{i}") for i in range(16))
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"format": 1}', '{"format": 1, "exports": {"x": {"a": 1}}}', "[]"])
+def test_a_held_lock_is_named_and_waited_for_with_a_limit(current: Interpreter, tmp_path: Path) -> None:
+    venv = make_venv(current, tmp_path / "venv")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from venvlink._registry import Registry\n"
+            "with Registry().change():\n    print('held', flush=True); time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "held\n"
+        start = time.monotonic()
+        env = {**os.environ, "VENVLINK_LOCK_TIMEOUT": "1"}
+        result = run([sys.executable, "-m", "venvlink", "export", venv, tmp_path / "tool"], check=False, env=env)
+        assert time.monotonic() - start < 30
+    finally:
+        holder.kill()
+        holder.wait()
+    registry = tmp_path / "state" / "venvlink" / "exports.json"
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"venvlink: error: another venvlink (PID {holder.pid}) holds the lock on the registry {registry}; "
+        "waited 1 s; try again when it is done\n"
+    )
+    assert not os.path.lexists(tmp_path / "tool")
+    assert run([sys.executable, "-m", "venvlink", "export", venv, tmp_path / "tool"]).returncode == 0, "released"
+
+
+def test_writes_are_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fsync of the new file before its rename, and of the directory after it."""
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    registry = Registry(tmp_path / "exports.json")
+    with registry.change() as exports:
+        exports["/x"] = Export("/x", "/v", "/v/bin/python", "python", "2026-11-22T00:00:00+00:00")
+    assert len(synced) == 2
+    assert Path(synced[0]).name.startswith(".exports.json.")  # the new file, under its temporary name
+    assert synced[1] == str(tmp_path)
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"format": 1}', "[]", '{"format": 1, "exports": []}'])
 def test_corrupt_registry_is_reported(current: Interpreter, tmp_path: Path, content: str) -> None:
     registry = tmp_path / "state" / "venvlink" / "exports.json"
     registry.parent.mkdir(parents=True)
@@ -59,3 +113,4 @@ def test_newer_format_is_not_overwritten(tmp_path: Path) -> None:
     result = run([sys.executable, "-m", "venvlink", "list"], check=False)
     assert result.returncode == 1
     assert "has format 2; upgrade venvlink" in result.stderr
+    assert registry.read_text() == '{"format": 2, "exports": {}}'

@@ -1,4 +1,8 @@
-"""The walk of docs/walk.rst: the shared table tests/walk_cases.json run against the C stub and its mirror."""
+"""The walk of docs/walk.rst: tests/walk_cases.json, run against the stub for real and in its explain mode.
+
+The stub is the only implementation of the walk. Each case runs twice, once exec'ing a stand-in interpreter and
+once with VENVLINK_EXPLAIN, and the two must agree to the word: what venvlink's command reports is what runs.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from venvlink import resolve
-from venvlink._install import stub_path
+from venvlink import _stub, resolve
 
 STUB_SOURCE = Path(__file__).parent.parent / "src" / "venvlink" / "_stub" / "stub.c"
 SANITIZE = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
@@ -40,11 +43,23 @@ def compiler() -> str:
     return cc
 
 
-@pytest.fixture(scope="session", params=["release", "asan+ubsan"])
+# Another build of the stub to run the table against, and what runs it: the release's aarch64 build under
+# qemu-user (.ci/dist), a build that records coverage (.ci/coverage).
+GIVEN_STUB = os.environ.get("VENVLINK_TEST_STUB")
+GIVEN_RUNNER = os.environ.get("VENVLINK_TEST_STUB_RUNNER")
+GIVEN_RUNNER = GIVEN_RUNNER and (shutil.which(GIVEN_RUNNER) or GIVEN_RUNNER)  # the cases run with a PATH of their own
+
+
+@pytest.fixture(scope="session", params=["release", "asan+ubsan", "given"])
 def stub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The stub the table runs against: the packaged build, and one under AddressSanitizer and UBSan."""
+    """The stub the table runs against: the packaged build, one under AddressSanitizer and UBSan, and the one
+    VENVLINK_TEST_STUB names, if any."""
     if request.param == "release":
-        return stub_path()
+        return _stub.template()
+    if request.param == "given":
+        if not GIVEN_STUB:
+            pytest.skip("no VENVLINK_TEST_STUB (.ci/dist sets it to the aarch64 build, .ci/stub-coverage to a gcov one)")
+        return Path(GIVEN_STUB)
     directory = tmp_path_factory.mktemp("asan")
     built = subprocess.run(
         [compiler(), "-std=c99", *SANITIZE, "-o", directory / "stub", STUB_SOURCE], capture_output=True, check=False
@@ -64,8 +79,9 @@ def printer(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def build_layout(root: Path, case: dict[str, Any], printer: Path, stub: Path | None = None) -> None:
-    if case.get("owners") and os.geteuid() != 0:
+    if (case.get("owners") or case.get("link_owners")) and os.geteuid() != 0:
         pytest.skip("giving a file to another user needs root")
+    stub_bytes = (stub or _stub.template()).read_bytes()
     for relative, spec in case["layout"].items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,8 +92,10 @@ def build_layout(root: Path, case: dict[str, Any], printer: Path, stub: Path | N
             path.write_text(text)
         elif spec == "dir":
             path.mkdir(exist_ok=True)
-        elif spec == "stub":
-            shutil.copy(stub or stub_path(), path)
+        elif spec.startswith("stub"):
+            recorded = spec.partition(":")[2].replace("{root}", str(root))
+            path.write_bytes(_stub.with_recorded(stub_bytes, recorded) if recorded else stub_bytes)
+            path.chmod(0o755)
         elif spec == "python":
             shutil.copy(printer, path)
         elif spec.startswith("link:"):
@@ -89,77 +107,132 @@ def build_layout(root: Path, case: dict[str, Any], printer: Path, stub: Path | N
         (root / relative).chmod(int(mode, 8))
     for relative, uid in case.get("owners", {}).items():
         os.chown(root / relative, uid, -1)
-
-
-def case_argv0(case: dict[str, Any], root: Path) -> str:
-    return str(case.get("argv0", "{root}/" + case["run"])).replace("{root}", str(root))
-
-
-def case_path(case: dict[str, Any], root: Path) -> str:
-    return os.pathsep.join(str(root / p) for p in case.get("path", [])) or str(root / "no-such-dir")
+    for relative, uid in case.get("link_owners", {}).items():
+        os.lchown(root / relative, uid, -1)
 
 
 def run_case(
-    case: dict[str, Any], root: Path, printer: Path, stub: Path | None = None
+    case: dict[str, Any], root: Path, printer: Path, stub: Path | None = None, *, explain: bool = False
 ) -> subprocess.CompletedProcess[str]:
     build_layout(root, case, printer, stub)
-    argv0, search = case_argv0(case, root), case_path(case, root)
+    cwd = root / case.get("cwd", "")
+    run = case["run"] if "cwd" in case else str(root / case["run"])
+    argv0 = str(case.get("argv0", run)).replace("{root}", str(root))
+    env = {"PATH": os.pathsep.join(str(root / p) for p in case.get("path", [])) or str(root / "no-such-dir")}
+    if explain:
+        env["VENVLINK_EXPLAIN"] = "1"
+    if stub is not None and str(stub) == GIVEN_STUB and GIVEN_RUNNER:  # qemu-user; the interpreter it execs is native
+        runner = [GIVEN_RUNNER, "-0", argv0, run]
+        return subprocess.run(
+            [*runner, "-c", "pass"], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=60
+        )
     return subprocess.run(
-        [argv0, "-c", "pass"],
-        executable=root / case["run"],
-        env={"PATH": search},
-        capture_output=True,
-        text=True,
-        check=False,
+        [argv0, "-c", "pass"], executable=run, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=5
     )
+
+
+def expected(case: dict[str, Any], root: Path) -> dict[str, Any]:
+    expect = dict(case["expect"])
+    for key in ("exec", "argv0"):
+        if key in expect:
+            expect[key] = str(root / expect[key])
+    expect["args"] = [a.replace("{root}", str(root)) for a in expect.get("args", ["-c", "pass"])]
+    if "error" in expect:
+        expect["error"] = expect["error"].replace("{root}", str(root))
+    return expect
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_stub_walk(case: dict[str, Any], tmp_path: Path, printer: Path, stub: Path) -> None:
+    if str(stub) == GIVEN_STUB and GIVEN_RUNNER and "args" in case["expect"]:
+        pytest.skip("a #! script needs the kernel to run a foreign stub itself (binfmt_misc), not qemu-user")
     root = tmp_path.resolve() / "case"
     result = run_case(case, root, printer, stub)
-    expect = case["expect"]
+    expect = expected(case, root)
     assert result.returncode == expect["status"], result.stderr
     if expect["status"] == 0:
         executed, argv0, *arguments = result.stdout.splitlines()
-        assert executed == str((root / expect["exec"]).resolve())
-        assert argv0 == str(root / expect["argv0"])
-        assert arguments == ["-c", "pass"]
+        assert executed == os.path.realpath(expect["exec"])
+        assert argv0 == expect["argv0"]
+        assert arguments == expect["args"]
         assert result.stderr == ""
     else:
         assert result.stdout == ""
         assert result.stderr.startswith("venvlink: ")
         assert result.stderr.count("\n") == 1, "errors are one line"
-        assert expect["error"].replace("{root}", str(root)) in result.stderr
+        assert expect["error"] in result.stderr
+
+
+def record(output: str) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for item in output.split("\0")[:-1]:
+        key, _, value = item.partition("=")
+        fields.setdefault(key, []).append(value)
+    return fields
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_mirror_walk(case: dict[str, Any], tmp_path: Path, printer: Path) -> None:
-    if "stub_only" in case:
-        pytest.skip(f"stub only: {case['stub_only']}")
+def test_explain_says_what_runs(case: dict[str, Any], tmp_path: Path, printer: Path, stub: Path) -> None:
+    """One walk: the explain mode's record is the real run's outcome, to the word."""
+    if str(stub) == GIVEN_STUB and GIVEN_RUNNER and "args" in case["expect"]:
+        pytest.skip("a #! script needs the kernel to run a foreign stub itself (binfmt_misc), not qemu-user")
+    real = run_case(case, tmp_path.resolve() / "real", printer, stub)
+    root = tmp_path.resolve() / "explained"
+    explained = run_case(case, root, printer, stub, explain=True)
+    fields = record(explained.stdout)
+    if "explained" in case:
+        assert (explained.returncode, fields["exec"]) == (0, [str(root / case["explained"]["exec"])])
+        return
+    assert explained.returncode == real.returncode
+    assert fields["venvlink-explain"] == [_stub.version(stub.read_bytes())]
+    assert fields["status"] == [str(real.returncode)]
+    if real.returncode == 0:
+        executed, argv0, *_ = real.stdout.replace(str(tmp_path.resolve() / "real"), str(root)).splitlines()
+        assert os.path.realpath(fields["exec"][0]) == executed
+        assert fields["argv0"] == [argv0]
+        assert "error" not in fields
+    else:
+        message = real.stderr.replace(str(tmp_path.resolve() / "real"), str(root))
+        assert fields["error"] == [message.removeprefix("venvlink: ").rstrip("\n")]
+        assert explained.stderr == message
+
+
+PLAIN_RUNS = [c for c in CASES if not {"cwd", "argv0", "path", "explained"} & set(c) and "args" not in c["expect"]]
+
+
+@pytest.mark.parametrize("case", PLAIN_RUNS, ids=[c["name"] for c in PLAIN_RUNS])
+def test_resolve_asks_the_stub(case: dict[str, Any], tmp_path: Path, printer: Path) -> None:
+    """venvlink.resolve(), which the command uses, gives each case's outcome (the stub's batch explain mode)."""
     root = tmp_path.resolve() / "case"
     build_layout(root, case, printer)
-    resolution = resolve(root / case["run"], argv0=case_argv0(case, root), search_path=case_path(case, root))
-    expect = case["expect"]
+    resolution = resolve(root / case["run"])
+    expect = expected(case, root)
     assert resolution.via_stub
     if expect["status"] == 0:
         assert resolution.error is None
-        assert resolution.executable is not None
-        assert resolution.executable.resolve() == (root / expect["exec"]).resolve()
-        assert resolution.argv0 == str(root / expect["argv0"])
-        assert resolution.prefix == (root / expect["argv0"]).parent.parent
+        assert resolution.executable == Path(os.path.realpath(expect["exec"]))
+        assert resolution.argv0 == expect["argv0"]
     else:
         assert resolution.error is not None
-        assert expect["error"].replace("{root}", str(root)) in resolution.error
+        assert expect["error"] in resolution.error
 
 
-def test_mirror_and_stub_say_the_same(tmp_path: Path, printer: Path) -> None:
-    """Not only the same outcome: the same words, for every error case of the table."""
-    for index, case in enumerate(c for c in CASES if c["expect"]["status"] == 127):
-        root = tmp_path.resolve() / str(index)
-        result = run_case(case, root, printer)
-        resolution = resolve(root / case["run"], argv0=case_argv0(case, root), search_path=case_path(case, root))
-        assert result.stderr == f"venvlink: {resolution.error}\n", case["name"]
+def test_explain_paths_answers_each_path_as_explain_does(tmp_path: Path, printer: Path, stub: Path) -> None:
+    """VENVLINK_EXPLAIN=paths (what venvlink's command uses) gives, for each path, the record a start there gives."""
+    cases = [c for c in PLAIN_RUNS if not c.get("owners") and not c.get("link_owners")]
+    paths = []
+    for index, case in enumerate(cases):
+        build_layout(tmp_path / str(index), case, printer, stub)
+        paths.append(str(tmp_path / str(index) / case["run"]))
+    runner = [GIVEN_RUNNER] if str(stub) == GIVEN_STUB and GIVEN_RUNNER else []
+    env = {"PATH": "/nonexistent", "VENVLINK_EXPLAIN": "paths"}
+    batch = subprocess.run([*runner, stub, *paths], env=env, capture_output=True, check=False)
+    assert batch.returncode == 0
+    records = [f"venvlink-explain={r}" for r in batch.stdout.decode().split("venvlink-explain=")[1:]]
+    assert len(records) == len(paths)
+    for path, batched in zip(paths, records):
+        alone = subprocess.run([*runner, path], env={**env, "VENVLINK_EXPLAIN": "1"}, capture_output=True, check=False)
+        assert batched == alone.stdout.decode(), path
 
 
 def test_debug_traces_every_hop(tmp_path: Path, printer: Path) -> None:
@@ -172,16 +245,16 @@ def test_debug_traces_every_hop(tmp_path: Path, printer: Path) -> None:
     trace = result.stderr.splitlines()
     assert [line.split(": ", 2)[2] for line in trace if line.startswith("venvlink: hop")] == [
         f"{root}/a/one",
-        f"{root}/a/../b/two",
+        f"{root}/b/two",
         f"{root}/c/three",
-        f"{root}/c/../v/bin/python",
+        f"{root}/v/bin/python",
     ]
-    assert f"venvlink: pyvenv.cfg: {root}/c/../v/pyvenv.cfg" in trace
+    assert f"venvlink: pyvenv.cfg: {root}/v/pyvenv.cfg" in trace
     assert f"venvlink: exec {root}/base/python3.11 with argv[0] = {root}/v/bin/python" in trace
 
 
 def test_argc_zero_runs_own_venv(tmp_path: Path, printer: Path) -> None:
-    """A program may exec the stub with an empty argv; the stub then starts from its own path."""
+    """A program may exec the stub with an empty argv; the kernel still says which file it ran."""
     case = CASES[0]
     root = tmp_path.resolve() / "case"
     build_layout(root, case, printer)
@@ -191,26 +264,34 @@ def test_argc_zero_runs_own_venv(tmp_path: Path, printer: Path) -> None:
         "#include <unistd.h>\nint main(int c, char **v) { char *a[] = {0}, *e[] = {0}; (void)c;"
         " execve(v[1], a, e); return 99; }\n"
     )
-    subprocess.run([os.environ.get("CC", "cc"), "-o", tmp_path / "argc0", launcher], check=True)
+    subprocess.run([compiler(), "-o", tmp_path / "argc0", launcher], check=True)
     result = subprocess.run([tmp_path / "argc0", root / "v/bin/python"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [str(root / "base/python3.11"), str(root / "v/bin/python")]
 
 
+def test_identity_is_in_the_first_4_kib() -> None:
+    """The stub finds out whether an interpreter is a stub by reading 4 KiB; venvlink reads the version there."""
+    data = _stub.template().read_bytes()
+    assert 0 <= data.find(_stub.IDENTITY) < 4096 - 64
+    assert _stub.version(data) == __import__("venvlink").__version__
+    assert _stub.recorded(data) == ""
+    assert _stub.recorded(_stub.with_recorded(data, "/usr/bin/python3.12")) == "/usr/bin/python3.12"
+
+
 def test_valgrind_memcheck_is_clean(tmp_path: Path, printer: Path) -> None:
-    """Every case of the table once under memcheck. valgrind shows the stub its own binary as /proc/self/exe,
-    so argv[0] is never trusted there: the outcome may be the stub's own venv, but memory use must be clean."""
+    """Every case of the table once under memcheck: memory use must be clean."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         pytest.skip("valgrind is not installed")
     for index, case in enumerate(CASES):
-        if case["expect"]["status"] == 126:
+        if case["expect"]["status"] == 126 or "cwd" in case:
             continue  # valgrind itself dies when execve fails ("I can't recover from execve() failing")
         root = tmp_path.resolve() / str(index)
         build_layout(root, case, printer)
         result = subprocess.run(
             [valgrind, "-q", "--error-exitcode=99", "--leak-check=no", root / case["run"], "-c", "pass"],
-            env={"PATH": case_path(case, root)},
+            env={"PATH": str(root / "no-such-dir")},
             capture_output=True,
             text=True,
             check=False,

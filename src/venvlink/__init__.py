@@ -6,12 +6,12 @@ from .exceptions import VenvlinkError
 
 TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without importing typing (10 ms)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 if TYPE_CHECKING:
     from ._convert import Conversion, convert
     from ._export import ExportResult, export, remove
-    from ._walk import Resolution, resolve
+    from ._resolve import Resolution, resolve
 
 # Loaded on first use (PEP 562): `venvlink convert` should not pay for what `venvlink export` needs.
 _LAZY = {
@@ -20,8 +20,8 @@ _LAZY = {
     "ExportResult": "_export",
     "export": "_export",
     "remove": "_export",
-    "Resolution": "_walk",
-    "resolve": "_walk",
+    "Resolution": "_resolve",
+    "resolve": "_resolve",
 }
 
 

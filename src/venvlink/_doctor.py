@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._convert import is_linkable
-from ._export import foreign_prefix
+from . import _stub
+from ._export import prefix_of, same_directory
 from ._registry import Export, Registry
-from ._walk import resolve
+from ._venv import State
 from .exceptions import VenvlinkError
 
 
@@ -23,9 +24,10 @@ class Problem:
 
 @dataclass(frozen=True)
 class Checked:
-    """An export and what is wrong with it (nothing, when ``problems`` is empty)."""
+    """An export (``None`` for a registry entry that does not parse) and what is wrong with it."""
 
-    export: Export
+    dest: str
+    export: Export | None
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -33,8 +35,20 @@ class Checked:
         return self.problems[0].what if self.problems else "ok"
 
 
-def _static_problems(export: Export) -> list[Problem]:
-    """What can be seen without running anything: the link, the venv, the stub, the interpreter."""
+def _venv_states(exports: list[Export]) -> dict[str, State | None]:
+    """Each distinct venv read once; ``None`` for one that is gone."""
+    states: dict[str, State | None] = {}
+    for export in exports:
+        if export.venv not in states:
+            try:
+                states[export.venv] = State.read(Path(export.venv))
+            except VenvlinkError:
+                states[export.venv] = None
+    return states
+
+
+def _static_problems(export: Export, state: State | None) -> list[Problem]:
+    """What can be seen without running anything: the link, the venv, its stubs."""
     dest, venv = Path(export.dest), Path(export.venv)
     remake = f"venvlink export --force {venv} {dest}"
     if not os.path.lexists(dest):
@@ -42,36 +56,69 @@ def _static_problems(export: Export) -> list[Problem]:
     now = os.readlink(dest) if dest.is_symlink() else None
     if now != export.target:
         return [Problem("link changed", f"{dest} is not the link venvlink made; to restore it: {remake}")]
-    if not (venv / "pyvenv.cfg").is_file():
+    if state is None:
         return [Problem("venv missing", f"{venv} is gone; remove the export: venvlink remove {dest}")]
-    if not is_linkable(venv, export.name):
+    entry = venv / "bin" / export.name
+    if not state.linkable or entry not in state.stubs:
         return [Problem("not linkable", f"{venv}'s python is no longer venvlink's stub; run: venvlink convert {venv}")]
-    resolution = resolve(dest)
-    if resolution.error is not None:
-        return [Problem("cannot run", f"{resolution.error}")]
+    if state.stale:
+        return [
+            Problem(
+                "stale stub",
+                f"{venv}'s stubs are not the installed venvlink's (upgrade them): venvlink convert {venv}",
+            )
+        ]
     return []
 
 
 def status(registry: Registry | None = None) -> list[Checked]:
     """Each export with what can be seen wrong without running it (``venvlink list``)."""
-    exports = (registry or Registry()).load()
-    return [Checked(e, _static_problems(e)) for _, e in sorted(exports.items())]
+    registry = registry or Registry()
+    exports = registry.load()
+    states = _venv_states(list(exports.values()))
+    checked = [Checked(dest, e, _static_problems(e, states[e.venv])) for dest, e in exports.items()]
+    checked += [
+        Checked(dest, None, [Problem("malformed", f"its registry entry {why}; forget it: venvlink remove {dest}")])
+        for dest, why in registry.malformed.items()
+    ]
+    return sorted(checked, key=lambda item: item.dest)
+
+
+def _runs_in(venv: str, name: str) -> Problem | None:
+    """Run the venv's own interpreter once: it must start, with the venv as sys.prefix."""
+    python = Path(venv) / "bin" / name
+    try:
+        prefix = prefix_of(python)
+    except VenvlinkError as error:
+        return Problem("does not run", str(error))
+    if not same_directory(prefix, venv):
+        return Problem("wrong prefix", f"{python} runs with sys.prefix {prefix}; see: venvlink which {python}")
+    return None
 
 
 def doctor(registry: Registry | None = None) -> list[Checked]:
-    """Each export checked, and run once when nothing else is wrong: its ``sys.prefix`` must be its venv."""
-    checked = []
-    for item in status(registry):
-        problems = item.problems
-        if not problems:
-            dest, venv = Path(item.export.dest), Path(item.export.venv)
-            try:
-                prefix = foreign_prefix(dest, venv)
-                if prefix is not None:
-                    problems = [
-                        Problem("wrong prefix", f"it runs with sys.prefix {prefix}; see: venvlink which {dest}")
-                    ]
-            except VenvlinkError as error:
-                problems = [Problem("does not run", str(error))]
-        checked.append(Checked(item.export, problems))
-    return checked
+    """Each export checked: the stub walks every link (one batch), and each distinct venv's interpreter runs once
+    (in parallel); together they say that the link runs its venv."""
+    checked = status(registry)
+    healthy = [item for item in checked if not item.problems and item.export is not None]
+    walks = dict(zip([item.dest for item in healthy], _stub.explain([item.dest for item in healthy])))
+    venvs = sorted({(item.export.venv, item.export.name) for item in healthy if item.export})
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        runs = dict(zip(venvs, pool.map(lambda pair: _runs_in(*pair), venvs)))
+    result = []
+    for item in checked:
+        export = item.export
+        if item.dest in walks and export is not None:
+            walked = walks[item.dest]
+            problem = runs[(export.venv, export.name)]
+            if walked.status != 0:
+                problem = Problem("cannot run", walked.error or f"the stub would exit {walked.status}")
+            elif walked.argv0 is None or not same_directory(Path(walked.argv0).parent.parent, export.venv):
+                problem = Problem(
+                    "wrong venv",
+                    f"{item.dest} runs with sys.prefix {Path(str(walked.argv0)).parent.parent}; "
+                    f"see: venvlink which {item.dest}",
+                )
+            item = Checked(item.dest, export, [problem] if problem else [])  # noqa: PLW2901
+        result.append(item)
+    return result

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ._convert import convert, is_linkable, pyvenv_cfg_of
-from ._install import new_symlink
+from ._atomic import cannot_write, new_symlink
+from ._convert import convert_undoably
 from ._registry import Export, Registry
-from ._walk import _same_file
+from ._venv import State, absolute, is_linkable
 from .exceptions import VenvlinkError
 
 _PREFIX = "import sys; print(sys.prefix)"
@@ -21,7 +21,7 @@ _PREFIX = "import sys; print(sys.prefix)"
 class ExportResult:
     """What :func:`export` did.
 
-    :ivar dest: the link made
+    :ivar dest: the link made (its directory resolved, as the kernel resolves it)
     :ivar target: the link's text
     :ivar venv: the venv it runs
     :ivar converted: whether the venv had to be made linkable first
@@ -44,94 +44,85 @@ class ExportResult:
         return f"{self.dest.parent} is not on PATH; add it to run {self.dest.name} by name"
 
 
-def _absolute(path: str | os.PathLike[str]) -> Path:
-    """Absolute against the cwd, as ``ln -s`` takes it: no symlink resolved, nothing normalised but the join."""
-    return Path(os.path.abspath(path))
+def destination(path: str | os.PathLike[str]) -> Path:
+    """``path`` as ``ln -s`` and the kernel take it: its directory resolved, its last name kept (it may be a link
+    that is about to be replaced)."""
+    given = absolute(path)
+    return Path(os.path.realpath(given.parent)) / given.name
 
 
-def prefix_of(python: Path) -> str:
-    """The ``sys.prefix`` ``python`` runs with, or an error with what it printed."""
+def prefix_of(python: Path, shown: Path | None = None) -> str:
+    """The ``sys.prefix`` ``python`` runs with, or an error with what it printed (naming it ``shown``)."""
+    shown = shown or python
     try:
         result = subprocess.run(
             [str(python), "-I", "-c", _PREFIX], capture_output=True, text=True, timeout=60, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as error:
-        msg = f"cannot run {python}: {error}"
+        reason = error.strerror if isinstance(error, OSError) else "it did not finish in 60 s"
+        msg = f"cannot run {shown}: {reason}"
         raise VenvlinkError(msg) from None
     if result.returncode != 0:
         said = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
-        msg = f"running {python} failed: {said}"
+        msg = f"running {shown} failed: {said}"
         raise VenvlinkError(msg)
     return result.stdout.strip()
 
 
-def foreign_prefix(python: Path, venv: Path) -> str | None:
-    """Run ``python`` once: the ``sys.prefix`` it runs with when that is not ``venv``, else ``None``."""
-    prefix = prefix_of(python)
-    return None if _same_file(prefix, str(venv)) else prefix
+def same_directory(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def on_path(directory: Path) -> bool:
     """Whether ``directory`` is one of the ``PATH`` entries (the same directory, by any name)."""
-    for entry in os.environ.get("PATH", "").split(os.pathsep):
-        try:
-            if entry and os.path.samefile(entry, directory):
-                return True
-        except OSError:
-            continue
-    return False
+    return any(entry and same_directory(entry, directory) for entry in os.environ.get("PATH", "").split(os.pathsep))
 
 
-def _check(venv: Path, dest: Path, name: str, *, force: bool) -> Path:
+def _check(state: State, dest: Path, name: str, *, force: bool) -> Path:
     """Refuse what export must not do, before anything changes; the interpreter entry to link to."""
-    pyvenv_cfg_of(venv)
-    entry = venv / "bin" / name
-    if not os.path.lexists(entry):
-        msg = f"{entry} does not exist; choose one of the interpreters in {venv / 'bin'} with --name"
+    venv = state.venv
+    names = [entry.name for entry in state.entries]
+    if name not in names:
+        msg = f"{venv / 'bin' / name} is not an interpreter of {venv}; choose one with --name: {', '.join(names)}"
         raise VenvlinkError(msg)
-    if dest.is_dir() and not dest.is_symlink():
-        msg = f"{dest} is a directory; give the path of the link to create in it, such as {dest / name}"
+    if same_directory(dest.parent, venv / "bin"):
+        msg = (
+            f"{dest} is inside {venv / 'bin'}; a link there would replace the venv's own files; choose a DEST elsewhere"
+        )
         raise VenvlinkError(msg)
-    if os.path.lexists(dest) and not force:
-        msg = f"{dest} already exists; pass --force to replace it"
-        raise VenvlinkError(msg)
+    if os.path.lexists(dest):
+        own = os.lstat(dest)
+        if any((own.st_dev, own.st_ino) == (os.lstat(e).st_dev, os.lstat(e).st_ino) for e in state.entries):
+            msg = f"{dest} is one of {venv}'s own interpreters; choose a DEST elsewhere"
+            raise VenvlinkError(msg)
+        if dest.is_dir() and not dest.is_symlink():
+            msg = f"{dest} is a directory; give the path of the link to create in it, such as {dest / name}"
+            raise VenvlinkError(msg)
+        if not force:
+            msg = f"{dest} already exists; pass --force to replace it"
+            raise VenvlinkError(msg)
     if not dest.parent.is_dir():
         msg = f"{dest.parent} does not exist; create it first (mkdir -p {dest.parent})"
         raise VenvlinkError(msg)
-    return entry
+    return venv / "bin" / name
 
 
-def _place(temporary: Path, record: Export, exports: dict[str, Export], registry: Registry) -> None:
-    """Check the new link runs its venv, record it, then rename it over dest; on any failure, record nothing."""
-    dest, venv = Path(record.dest), Path(record.venv)
-    previous = exports.get(record.dest)
+def _claim(temporary: Path, record: Export, *, force: bool) -> None:
+    """Put the link at dest: over what is there (``force``), or only if nothing is, in one step either way."""
+    dest = Path(record.dest)
     try:
-        # The link runs under its temporary name, in dest's directory: the walk is the same as from dest.
-        prefix = foreign_prefix(temporary, venv)
-        if prefix is not None:
-            msg = (
-                f"{dest} would run with sys.prefix = {prefix}, not {venv}; nothing was changed "
-                f"(see: venvlink which {venv / 'bin' / record.name})"
-            )
-            raise VenvlinkError(msg)
-        # Recorded before the rename: if we die between the two, doctor knows the export and how to mend it;
-        # the other order would leave a link venvlink knows nothing of.
-        exports[record.dest] = record
-        registry.save(exports)
-        try:
+        if force:
             temporary.replace(dest)
-        except OSError as error:
-            msg = f"cannot replace {dest}: {error.strerror}; nothing was changed"
-            raise VenvlinkError(msg) from None
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        if exports.get(record.dest) is not previous:
-            if previous is None:
-                del exports[record.dest]
-            else:
-                exports[record.dest] = previous
-            registry.save(exports)
-        raise
+        else:
+            os.symlink(record.target, dest)  # fails if anything took dest meanwhile: nothing is clobbered
+    except FileExistsError:
+        msg = f"{dest} appeared while venvlink was exporting; nothing was changed (pass --force to replace it)"
+        raise VenvlinkError(msg) from None
+    except OSError as error:
+        raise cannot_write(dest, error) from None
 
 
 def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
@@ -146,18 +137,20 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
 ) -> ExportResult:
     """Make ``dest`` a symlink to ``venv``'s interpreter ``name`` that runs with ``venv``'s packages.
 
-    A venv that is not linkable yet is converted first (unless ``convert_venv`` is false). An existing
-    ``dest`` is replaced only with ``force``, atomically, and never written through. The new link is run once
-    before it takes ``dest``'s place; if its ``sys.prefix`` is not ``venv``, nothing is changed.
+    A venv that is not linkable yet is converted first (unless ``convert_venv`` is false). ``dest`` is checked
+    and claimed under the registry's lock: an existing ``dest`` is replaced only with ``force``, in one rename,
+    never written through. The new link is run once before it takes ``dest``'s place; if its ``sys.prefix`` is not
+    ``venv``, or anything else fails, the venv, ``dest`` and the registry stay as they were.
     """
-    venv, dest = _absolute(venv), _absolute(dest)
-    entry = _check(venv, dest, name, force=force)
-    existed = os.path.lexists(dest)
+    state = State.read(absolute(venv))
+    venv, dest = state.venv, destination(dest)
     registry = registry or Registry()
-    target = os.path.relpath(entry, dest.parent) if relative else str(entry)
-    record = Export(str(dest), str(venv), target, name, datetime.now(timezone.utc).isoformat(timespec="seconds"))
-
     with registry.change() as exports:
+        entry = _check(state, dest, name, force=force)
+        existed = os.path.lexists(dest)
+        target = os.path.relpath(entry, dest.parent) if relative else str(entry)
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        record = Export(str(dest), str(venv), target, name, now)
         converted = not is_linkable(venv, name)
         if converted and not convert_venv:
             msg = (
@@ -165,27 +158,55 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
                 f"run: venvlink convert {venv}"
             )
             raise VenvlinkError(msg)
+        previous = exports.get(record.dest)
+        temporary = None
+        undo_conversion = None
         try:
             if converted:
-                convert(venv)  # undoes its own steps if one fails
-            _place(new_symlink(dest.parent, dest.name, target), record, exports, registry)
+                undo_conversion = convert_undoably(state)[1]  # undoes its own steps if one fails
+            temporary = new_symlink(dest.parent, dest.name, target)
+            # run under its temporary name, in dest's directory: the walk is the one from dest
+            prefix = prefix_of(temporary, shown=dest)
+            if not same_directory(prefix, venv):
+                msg = (
+                    f"{dest} would run with sys.prefix = {prefix}, not {venv}; nothing was changed "
+                    f"(see: venvlink which {entry})"
+                )
+                raise VenvlinkError(msg)
+            # recorded before the link is placed: if we die between the two, doctor knows the export and how to
+            # mend it; the other order would leave a link venvlink knows nothing of
+            exports[record.dest] = record
+            registry.save(exports)
+            _claim(temporary, record, force=force)
         except BaseException:
-            if converted and is_linkable(venv, name):
-                convert(venv, revert=True)
+            if exports.get(record.dest) is record:
+                if previous is None:
+                    del exports[record.dest]
+                else:
+                    exports[record.dest] = previous
+                registry.save(exports)
+            if undo_conversion is not None:
+                undo_conversion()
             raise
+        finally:
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
     return ExportResult(dest, target, venv, converted, existed, on_path(dest.parent))
 
 
 def remove(dest: str | os.PathLike[str], *, registry: Registry | None = None) -> bool:
     """Remove an export venvlink made, if it is still the link venvlink made; never touch the venv.
 
-    Returns whether a link was removed (``False``: it was already gone, and is now forgotten).
+    Returns whether a link was removed (``False``: it was already gone, or its entry was malformed, and it is now
+    forgotten).
     """
-    dest = _absolute(dest)
+    dest = destination(dest)
     registry = registry or Registry()
     with registry.change() as exports:
         record = exports.get(str(dest))
         if record is None:
+            if registry.forget_malformed(str(dest)):
+                return False
             msg = f"{dest} is not an export of venvlink (not in {registry.path}); if you made it, remove it yourself"
             raise VenvlinkError(msg)
         if not os.path.lexists(dest):
@@ -196,6 +217,10 @@ def remove(dest: str | os.PathLike[str], *, registry: Registry | None = None) ->
             what = "is no longer a symlink" if now is None else f"now points to {now}, not {record.target}"
             msg = f"{dest} {what}; venvlink did not make it so and leaves it; remove it yourself, then run this again"
             raise VenvlinkError(msg)
-        dest.unlink()
+        try:
+            dest.unlink()
+        except OSError as error:
+            msg = f"cannot remove {dest}: {error.strerror}"
+            raise VenvlinkError(msg) from None
         del exports[str(dest)]
         return True

@@ -1,47 +1,65 @@
-"""Read pyvenv.cfg the way CPython (and the stub) do; rewrite it atomically, keeping every other line."""
+"""Read pyvenv.cfg the way the stub does; rewrite it atomically, keeping every other line byte for byte."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ._install import replace_file
+from ._atomic import replace_file
 from .exceptions import VenvlinkError
 
 MAX_SIZE = 65536
-_BLANKS = " \t\r\f\v"
+_BLANKS = b" \t\r\f\v"
+_BOM = b"\xef\xbb\xbf"
 
 
-def parse(text: str) -> dict[str, str]:
-    """``key = value`` lines, split at the first ``=``; keys lower-cased; the first occurrence of a key wins."""
+def _key(line: bytes) -> bytes | None:
+    """The key of a ``key = value`` line as the stub compares it (ASCII case folded), or None without ``=``."""
+    key, equals, _ = line.partition(b"=")
+    return key.strip(_BLANKS).lower() if equals else None
+
+
+def parse(data: bytes) -> dict[str, str]:
+    """``key = value`` lines, split at the first ``=``; keys folded to lower case in ASCII only, as the stub folds
+    them; a UTF-8 BOM skipped, as CPython runs such a venv; the first occurrence of a key wins."""
     values: dict[str, str] = {}
-    for line in text.split("\n"):
-        key, equals, value = line.partition("=")
-        if equals:
-            values.setdefault(key.strip(_BLANKS).lower(), value.strip(_BLANKS))
+    for line in data.removeprefix(_BOM).split(b"\n"):
+        key = _key(line)
+        if key is not None:
+            value = line.partition(b"=")[2].strip(_BLANKS)
+            values.setdefault(key.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
     return values
 
 
-def read(path: Path) -> dict[str, str]:
-    """Parse ``path`` with the stub's limits: at most 64 KiB, no NUL byte."""
-    data = path.read_bytes()
+def read_bytes(path: Path) -> bytes:
+    """The bytes of ``path`` within the stub's limits: at most 64 KiB, no NUL byte."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        msg = f"cannot read {path}: {error.strerror}"
+        raise VenvlinkError(msg) from None
     if len(data) > MAX_SIZE:
         msg = f"{path} is larger than {MAX_SIZE} bytes; it is not a pyvenv.cfg"
         raise VenvlinkError(msg)
     if b"\0" in data:
         msg = f"{path} contains a NUL byte; it is not a pyvenv.cfg"
         raise VenvlinkError(msg)
-    return parse(data.decode("utf-8", "surrogateescape"))
+    return data
 
 
-def rewrite(path: Path, values: dict[str, str | None]) -> None:
-    """Set (or with ``None`` remove) keys in ``path`` in one atomic replace; all other lines stay as they are."""
-    text = path.read_bytes().decode("utf-8", "surrogateescape")
-    kept = [
-        line
-        for line in text.splitlines(keepends=True)
-        if line.partition("=")[0].strip(_BLANKS).lower() not in values or "=" not in line
-    ]
-    if kept and not kept[-1].endswith("\n"):
-        kept[-1] += "\n"
-    kept += [f"{key} = {value}\n" for key, value in values.items() if value is not None]
-    replace_file(path, "".join(kept).encode("utf-8", "surrogateescape"), path.stat().st_mode & 0o777)
+def read(path: Path) -> dict[str, str]:
+    return parse(read_bytes(path))
+
+
+def with_keys(data: bytes, values: dict[str, str | None]) -> bytes:
+    """``data`` with each key of ``values`` set (appended at the end) or, where None, removed; other lines kept."""
+    wanted = {key.encode() for key in values}
+    kept = [line for line in data.splitlines(keepends=True) if _key(line) not in wanted]
+    if kept and not kept[-1].endswith(b"\n"):
+        kept[-1] += b"\n"
+    kept += [f"{key} = {value}\n".encode("utf-8", "surrogateescape") for key, value in values.items() if value]
+    return b"".join(kept)
+
+
+def write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one rename, keeping its mode; durable, since it says what the stub runs."""
+    replace_file(path, data, path.stat().st_mode & 0o777, durable=True)

@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 import json
+import os
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
-from ._install import replace_file
+from ._atomic import replace_file
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 _FORMAT = 1
+_LOCK_TIMEOUT = 10.0  # seconds; VENVLINK_LOCK_TIMEOUT overrides
 
 
 @dataclass(frozen=True)
 class Export:
     """One symlink venvlink made.
 
-    :ivar dest: the link's absolute path, symlinks in it not resolved
+    :ivar dest: the link's absolute path (its directory resolved, as the kernel resolves it)
     :ivar venv: the venv it runs
     :ivar target: the link's text, as written
-    :ivar name: the interpreter name in the venv's ``bin/`` the link points at
+    :ivar name: the interpreter entry in the venv's ``bin/`` the link points at
     :ivar created: when, in ISO 8601 (UTC)
     """
 
@@ -38,62 +40,128 @@ class Export:
     created: str
 
 
+_FIELDS = [f.name for f in fields(Export)]
+
+
+def _entry(dest: str, raw: object) -> Export | str:
+    """The export ``raw`` describes, or why it is malformed."""
+    if not isinstance(raw, dict) or sorted(raw) != sorted(_FIELDS):
+        return f"has fields {sorted(raw) if isinstance(raw, dict) else type(raw).__name__}, not {_FIELDS}"
+    bad = [key for key in _FIELDS if not isinstance(raw[key], str) or not raw[key]]
+    if bad:
+        return f"has {', '.join(bad)} not a non-empty string"
+    if raw["dest"] != dest or not os.path.isabs(dest) or not os.path.isabs(raw["venv"]):
+        return "has a dest or venv that is not an absolute path, or a dest other than its key"
+    return Export(**raw)
+
+
 def default_path() -> Path:
     """``exports.json`` in venvlink's user state directory (``$XDG_STATE_HOME/venvlink`` on Linux)."""
     return platformdirs.user_state_path("venvlink", appauthor=False) / "exports.json"
 
 
 class Registry:
-    """The exports, keyed by ``dest``. Read with :meth:`load`; change inside :meth:`change`."""
+    """The exports, keyed by ``dest``. Read with :meth:`load`; change inside :meth:`change`.
+
+    Entries that do not parse are kept as they are and listed in :attr:`malformed` (dest: why), so that
+    ``venvlink doctor`` can name them; one bad entry never costs the others.
+    """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
+        self.malformed: dict[str, str] = {}
+        self._raw: dict[str, Any] = {}
         self._written: dict[str, Export] = {}
+        self._dirty = False
 
     def load(self) -> dict[str, Export]:
-        """The exports recorded; none when the file does not exist yet. A corrupt file is an error, never reset."""
+        """The exports recorded; none when the file does not exist yet. A file that is not a registry at all is an
+        error, never reset."""
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return {}
         except (OSError, UnicodeDecodeError) as error:
-            msg = f"cannot read the registry {self.path}: {error}"
+            msg = f"cannot read the registry {self.path}: {getattr(error, 'strerror', None) or error}"
             raise VenvlinkError(msg) from None
         try:
             data = json.loads(text)
-            if data["format"] != _FORMAT:
-                msg = f"the registry {self.path} has format {data['format']!r}; upgrade venvlink to read it"
-                raise VenvlinkError(msg)
-            return {dest: Export(**fields) for dest, fields in data["exports"].items()}
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            if not isinstance(data, dict) or not isinstance(data.get("exports"), dict):
+                raise TypeError("not an object with 'format' and 'exports'")
+        except (ValueError, TypeError) as error:
             msg = f"the registry {self.path} is corrupt ({error}); repair or delete it (the links themselves stay)"
             raise VenvlinkError(msg) from None
+        if data.get("format") != _FORMAT:
+            msg = f"the registry {self.path} has format {data.get('format')!r}; upgrade venvlink to read it"
+            raise VenvlinkError(msg)
+        self._raw = data["exports"]
+        exports, self.malformed = {}, {}
+        for dest, raw in self._raw.items():
+            entry = _entry(dest, raw)
+            if isinstance(entry, str):
+                self.malformed[dest] = entry
+            else:
+                exports[dest] = entry
+        return exports
 
     @contextmanager
     def change(self) -> Iterator[dict[str, Export]]:
-        """Hold the lock and hand out the exports; write them back atomically if they changed and nothing failed."""
+        """Hold the lock and hand out the exports; write them back if they changed and nothing failed."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             msg = f"cannot create {self.path.parent} for the registry: {error.strerror}"
             raise VenvlinkError(msg) from None
+        with self._locked():
+            exports = self.load()
+            self._written = dict(exports)
+            yield exports
+            if exports != self._written or self._dirty:
+                self.save(exports)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The registry's lock, with the holder's PID beside it, so that a waiter can say who holds it."""
+        timeout = float(os.environ.get("VENVLINK_LOCK_TIMEOUT") or _LOCK_TIMEOUT)
+        owner = self.path.with_name(self.path.name + ".owner")
+        lock = FileLock(f"{self.path}.lock", timeout=timeout)
         try:
-            lock = FileLock(f"{self.path}.lock")
             lock.acquire()
+        except Timeout:
+            try:
+                holder = f" (PID {int(owner.read_text())})"
+            except (OSError, ValueError):
+                holder = ""
+            msg = (
+                f"another venvlink{holder} holds the lock on the registry {self.path}; "
+                f"waited {timeout:g} s; try again when it is done"
+            )
+            raise VenvlinkError(msg) from None
         except OSError as error:
             msg = f"cannot lock the registry {self.path}: {error.strerror or error}"
             raise VenvlinkError(msg) from None
         try:
-            exports = self.load()
-            self._written = dict(exports)
-            yield exports
-            if exports != self._written:
-                self.save(exports)
+            replace_file(owner, f"{os.getpid()}\n".encode(), 0o644)
+            yield
         finally:
+            owner.unlink(missing_ok=True)
             lock.release()
 
+    def forget_malformed(self, dest: str) -> bool:
+        """Drop the malformed entry for ``dest`` (inside :meth:`change`); whether there was one."""
+        if dest not in self.malformed:
+            return False
+        del self.malformed[dest]
+        del self._raw[dest]
+        self._dirty = True  # written back on leaving change()
+        return True
+
     def save(self, exports: dict[str, Export]) -> None:
-        """Write ``exports`` in one atomic replace; only while :meth:`change` holds the lock."""
-        data = {"format": _FORMAT, "exports": {dest: asdict(e) for dest, e in sorted(exports.items())}}
-        replace_file(self.path, (json.dumps(data, indent=2) + "\n").encode(), 0o644)
+        """Write ``exports`` (and the malformed entries, untouched) in one atomic, durable replace; only while
+        :meth:`change` holds the lock."""
+        entries = {dest: raw for dest, raw in self._raw.items() if dest in self.malformed}
+        entries.update({dest: asdict(export) for dest, export in exports.items()})
+        data = {"format": _FORMAT, "exports": dict(sorted(entries.items()))}
+        replace_file(self.path, (json.dumps(data, indent=2) + "\n").encode(), 0o644, durable=True)
         self._written = dict(exports)
+        self._dirty = False

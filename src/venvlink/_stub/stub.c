@@ -1,26 +1,30 @@
 /*
  * venvlink's resolving stub.
  *
- * It stands in a linkable venv's bin/ as python, python3 and python3.X. CPython
- * looks for pyvenv.cfg only beside the path it was started as, so a symlink to a
- * venv's python elsewhere runs the base interpreter without the venv. This stub
- * walks the chain of symlinks it was started through until it finds a
- * pyvenv.cfg, then execs the real interpreter with argv[0] set to the path where
- * it found it, so that CPython sees itself inside that venv.
+ * It stands in a linkable venv's bin/ as each interpreter entry (python, python3,
+ * python3.X, pypy3 ...). CPython looks for pyvenv.cfg only beside the path it was
+ * started as, so a symlink to a venv's python elsewhere runs the base interpreter
+ * without the venv. This stub walks the chain of symlinks it was started through
+ * until it finds a pyvenv.cfg, then execs the real interpreter with an argv[0]
+ * inside that venv, so that CPython sees itself inside it.
  *
- * The walk is specified in docs/walk.rst; src/venvlink/_walk.py mirrors it and
- * tests/walk_cases.json drives both. libc only, one file, every failing call
- * says what failed and on which file.
+ * docs/walk.rst specifies the walk; this file is its only implementation. With
+ * VENVLINK_EXPLAIN set, the stub prints what it would do instead of doing it:
+ * that is how the venvlink command and tests/walk_cases.json ask it. libc only,
+ * one file; every failing call says what failed and on which file.
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifdef __APPLE__
@@ -30,39 +34,85 @@
 #include <sys/auxv.h>
 #endif
 
+#ifndef VENVLINK_VERSION
+#define VENVLINK_VERSION "dev"
+#endif
+
 #define MAX_HOPS 40       /* the kernel's own limit for one path (ELOOP) */
-#define MAX_LEVELS 8      /* venvs made from venvs, before we call it a loop */
+#define MAX_LEVELS 8      /* venvs whose interpreter is a stub of another venv, before we call it a loop */
 #define MAX_CFG 65536     /* a pyvenv.cfg is a few hundred bytes */
+#define HEAD 4096         /* a stub carries its identity in its first HEAD bytes */
 #define EXIT_NOT_FOUND 127
 #define EXIT_CANNOT_EXEC 126
-/* in every build of the stub: venvlink tells a stub from an interpreter by it */
 #define IDENTITY "venvlink resolving stub"
 #define MISSING "interpreter %s named by %s in %s does not exist; " \
     "the Python this venv was made from was moved or removed (recreate the venv)"
 
-static int debug;
-static char chain[4096]; /* "a -> b -> c", for the message when no pyvenv.cfg is found */
+/*
+ * The stub's identity, version and recorded interpreter, as an ELF note: linkers
+ * put notes right after the program headers, so the identity lies within the
+ * first HEAD bytes, where one read finds it (here, and in venvlink's is_stub).
+ * The creator writes the interpreter into `recorded` of each copy it puts in a
+ * venv; a copy that has left every venv runs it, as a copied python would (read
+ * from the file, not from memory: explain mode asks about other copies).
+ */
+struct identity_note {
+    uint32_t namesz, descsz, type;
+    char name[12];
+    char identity[32], version[32], recorded[PATH_MAX];
+};
+__attribute__((section(".note.venvlink"), aligned(4), used))
+static const struct identity_note note = {
+    9, 64 + PATH_MAX, 1, "venvlink", IDENTITY, VENVLINK_VERSION, ""};
 
-static void vsay(const char *fmt, va_list ap)
+enum trust { CPYTHON, WALK_ONLY };
+enum found { ALONG_CHAIN, OWN_VENV, RECORDED };
+
+static int debug, explain;
+static char chain[4096]; /* "a -> b -> c", for the message when no pyvenv.cfg is found */
+static int chain_cut;
+
+static void put(int fd, const char *text, size_t len)
 {
-    char line[PATH_MAX * 3];
-    int n = snprintf(line, sizeof line, "venvlink: ");
-    n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-    if (n >= (int)sizeof line - 1)
-        n = (int)sizeof line - 2;
-    line[n++] = '\n';
-    /* stderr may be closed; there is nobody else to tell */
-    if (write(STDERR_FILENO, line, (size_t)n) < 0)
+    /* stdout or stderr may be closed; there is nobody else to tell */
+    while (len > 0) {
+        ssize_t n = write(fd, text, len);
+        if (n <= 0)
+            return;
+        text += n;
+        len -= (size_t)n;
+    }
+}
+
+/* In explain mode, one field of the record: key=value and a NUL, since a path may hold any other byte. */
+static void field(const char *key, const char *value)
+{
+    if (!explain)
         return;
+    put(STDOUT_FILENO, key, strlen(key));
+    put(STDOUT_FILENO, "=", 1);
+    put(STDOUT_FILENO, value, strlen(value) + 1);
+}
+
+static void vsay(char *line, size_t size, const char *fmt, va_list ap)
+{
+    int n = snprintf(line, size, "venvlink: ");
+    n += vsnprintf(line + n, size - (size_t)n, fmt, ap);
+    if (n >= (int)size - 1)
+        n = (int)size - 2;
+    line[n++] = '\n';
+    line[n] = '\0';
+    put(STDERR_FILENO, line, (size_t)n);
 }
 
 static void trace(const char *fmt, ...)
 {
+    char line[PATH_MAX * 3];
     va_list ap;
     if (!debug)
         return;
     va_start(ap, fmt);
-    vsay(fmt, ap);
+    vsay(line, sizeof line, fmt, ap);
     va_end(ap);
 }
 
@@ -70,21 +120,33 @@ static void trace(const char *fmt, ...)
 #include <setjmp.h>
 jmp_buf venvlink_fuzz_exit; /* a fuzz harness survives die(): see fuzz/ */
 #endif
+#ifdef VENVLINK_COVERAGE /* .ci/stub-coverage: _exit and execv skip the exit handler that writes gcov's counters */
+void __gcov_dump(void);
+#define write_coverage() __gcov_dump()
+#else
+#define write_coverage() ((void)0)
+#endif
 
 static void die(int status, const char *fmt, ...)
 {
+    char line[PATH_MAX * 3], code[8];
     va_list ap;
     va_start(ap, fmt);
-    vsay(fmt, ap);
+    vsay(line, sizeof line, fmt, ap);
     va_end(ap);
+    line[strlen(line) - 1] = '\0';
+    field("error", line + strlen("venvlink: "));
+    snprintf(code, sizeof code, "%d", status);
+    field("status", code);
 #ifdef VENVLINK_FUZZ
     longjmp(venvlink_fuzz_exit, status);
 #endif
+    write_coverage();
     _exit(status);
 }
 
-/* Drop "." components and repeated slashes of an absolute path, in place. Unlike "..", which
- * depends on directory links and is left to the kernel, they never change what a path names. */
+/* Drop "." components and repeated slashes of an absolute path, in place. They never change what a path
+ * names; ".." does when a directory is a link, so canonical() leaves that to the kernel. */
 static void fold(char *path)
 {
     char *from = path, *to = path;
@@ -121,93 +183,63 @@ static void dir_of(char *out, const char *path)
     out[len] = '\0';
 }
 
-static int is_regular_file(const char *path)
+static const char *base_of(const char *path)
 {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    return strrchr(path, '/') + 1;
 }
 
-/* out = path made absolute against the cwd; 0 if that does not fit (or there is no cwd) */
-static int make_absolute(char *out, const char *path)
+/* out = path made absolute against the cwd, folded */
+static void make_absolute(char *out, const char *path)
 {
     char cwd[PATH_MAX];
     if (path[0] == '/') {
         if (strlen(path) >= PATH_MAX)
-            return 0;
+            die(EXIT_NOT_FOUND, "path too long: %s", path);
         strcpy(out, path);
         fold(out);
-        return 1;
+        return;
     }
-    if (!getcwd(cwd, sizeof cwd) || strlen(cwd) + 1 + strlen(path) >= PATH_MAX)
-        return 0;
+    if (!getcwd(cwd, sizeof cwd))
+        die(EXIT_NOT_FOUND, "cannot find the current directory to start from %s: %s", path, strerror(errno));
     join(out, cwd, path);
-    return 1;
 }
 
-/* The file the kernel started: the stub itself, with every link resolved. */
-static void own_path(char *out)
+/* A ".." component names the parent of what the directory before it really is. */
+static int has_dotdot(const char *path)
 {
-#ifdef __APPLE__
-    /* untested here: venvlink's CI runs on Linux only */
-    char raw[PATH_MAX];
-    uint32_t size = sizeof raw;
-    if (_NSGetExecutablePath(raw, &size) != 0 || !realpath(raw, out))
-        die(EXIT_NOT_FOUND, "cannot find the path of this program");
-#else
-    ssize_t n = readlink("/proc/self/exe", out, PATH_MAX - 1);
-    if (n < 0)
-        die(EXIT_NOT_FOUND, "cannot read /proc/self/exe: %s", strerror(errno));
-    out[n] = '\0';
-#endif
-}
-
-/* As execvp would find a bare name: the first executable regular file on PATH. */
-static int search_path(char *out, const char *name)
-{
-    const char *path = getenv("PATH");
-    char dir[PATH_MAX];
-    if (!path)
-        path = "/bin:/usr/bin"; /* glibc's execvp default */
-    while (1) {
-        size_t len = strcspn(path, ":");
-        if (len < sizeof dir) {
-            memcpy(dir, path, len);
-            strcpy(dir + len, len ? "" : "."); /* an empty entry is the cwd */
-            if (strlen(dir) + strlen(name) + 2 < PATH_MAX) {
-                char candidate[PATH_MAX];
-                join(candidate, dir, name);
-                if (access(candidate, X_OK) == 0 && is_regular_file(candidate))
-                    return make_absolute(out, candidate);
-            }
-        }
-        if (!path[len])
-            return 0;
-        path += len + 1;
-    }
+    for (const char *s = strstr(path, "/.."); s; s = strstr(s + 1, "/.."))
+        if (s[3] == '/' || !s[3])
+            return 1;
+    return 0;
 }
 
 /*
- * Step 1: the start path P. argv[0] is trusted only when its whole chain of links
- * ends at this very file; otherwise (argc == 0, a lie, a loop, a vanished file) we
- * start from our own path, which still finds the venv the stub lives in.
+ * The path as the kernel takes it: with "..", resolve the directory part
+ * physically and keep the last name (a venv's bin/python is itself a link, which
+ * must not be followed here). Without "..", the path stays as written: CPython
+ * takes the directories of its argv[0] as written too.
  */
-static void start_path(char *out, int argc, char **argv)
+static void canonical(char *path)
 {
-    struct stat self, start;
-    const char *argv0 = argc > 0 ? argv[0] : NULL;
-    int found = 0;
-    if (argv0 && *argv0)
-        found = strchr(argv0, '/') ? make_absolute(out, argv0) : search_path(out, argv0);
-    if (found && stat(out, &start) == 0 && stat("/proc/self/exe", &self) == 0 &&
-        start.st_dev == self.st_dev && start.st_ino == self.st_ino)
+    char dir[PATH_MAX], real[PATH_MAX], name[PATH_MAX];
+    if (!has_dotdot(path))
         return;
-#ifdef __APPLE__
-    /* untested here: no /proc, so argv[0] is trusted whenever it names a file */
-    if (found && stat(out, &start) == 0)
-        return;
-#endif
-    trace("argv[0] %s does not lead to this program; starting from its own path", argv0 ? argv0 : "(none)");
-    own_path(out);
+    dir_of(dir, path);
+    strcpy(name, base_of(path));
+    if (!strcmp(name, "..")) /* a link to "x/.." names a directory: resolve it all */
+        strcpy(dir, path), strcpy(name, "");
+    if (!realpath(dir, real))
+        die(EXIT_NOT_FOUND, "cannot resolve %s: %s", dir, strerror(errno));
+    if (*name)
+        join(path, real, name);
+    else
+        strcpy(path, real);
+}
+
+static int is_regular_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* pyvenv.cfg where CPython's getpath and site.py look: beside P, then one level up. */
@@ -223,40 +255,180 @@ static int find_cfg(char *cfg, const char *p)
     return is_regular_file(cfg);
 }
 
-static void add_to_chain(const char *p)
+/* The start of the file at path, up to size bytes; -1 if it cannot be read (missing: it does not exist). */
+static ssize_t read_head(const char *path, char *buf, size_t size, int *missing)
 {
-    static int cut;
-    size_t used = strlen(chain);
-    if (cut)
-        return;
-    /* Each addition leaves at least 12 bytes free, room for the " -> ..." that marks a cut chain. */
-    cut = used + strlen(p) + 16 > sizeof chain;
-    strcat(strcat(chain, used ? " -> " : ""), cut ? "..." : p);
+    ssize_t n;
+    int fd = open(path, O_RDONLY);
+    *missing = fd < 0 && (errno == ENOENT || errno == ENOTDIR);
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, size);
+    close(fd);
+    return n;
 }
 
-/* Step 2: follow P one link at a time until a pyvenv.cfg turns up. */
-static void walk(char *p, char *cfg)
+/* Where a stub's identity note starts in its first HEAD bytes, or NULL: the file is not a stub. */
+static const char *identity_in(const char *head, ssize_t n)
 {
+    const char *end = head + (n < HEAD ? n : HEAD), *at = head;
+    while (end - at >= (ssize_t)sizeof IDENTITY) {
+        /* memchr skips a word at a time: this runs before every exec, on the interpreter's first 4 KiB */
+        at = memchr(at, IDENTITY[0], (size_t)(end - at) - sizeof IDENTITY + 1);
+        if (!at || !memcmp(at, IDENTITY, sizeof IDENTITY))
+            return at;
+        at++;
+    }
+    return NULL;
+}
+
+static int is_stub(const char *path, int *missing)
+{
+    char head[HEAD];
+    return identity_in(head, read_head(path, head, sizeof head, missing)) != NULL;
+}
+
+/* out = the interpreter recorded in the stub at path (the file the chain ended at), or "". */
+static void recorded_in(const char *path, char *out)
+{
+    static char head[HEAD + 64 + PATH_MAX];
+    int missing;
+    ssize_t n = read_head(path, head, sizeof head, &missing);
+    const char *identity = identity_in(head, n);
+    const char *slot = identity ? identity + offsetof(struct identity_note, recorded) -
+        offsetof(struct identity_note, identity) : NULL;
+    out[0] = '\0';
+    if (slot && slot + PATH_MAX <= head + n && memchr(slot, '\0', PATH_MAX))
+        strcpy(out, slot);
+}
+
+#ifdef __linux__
+/* Whether the file the kernel was asked to run is a #! script, whose interpreter we are. */
+static int is_script(const char *path)
+{
+    char magic[2];
+    int fd = open(path, O_RDONLY);
+    ssize_t n = fd < 0 ? 0 : read(fd, magic, sizeof magic);
+    if (fd >= 0)
+        close(fd);
+    return n == 2 && magic[0] == '#' && magic[1] == '!';
+}
+
+/*
+ * Step 1: the start path P, the path the caller really ran. The kernel records it
+ * (AT_EXECFN), so argv[0], which a caller sets to anything, serves only when that
+ * path is a #! script: then we are its interpreter, and the kernel wrote argv[0]
+ * itself, from the #! line. Neither argv[0] nor /proc is needed otherwise.
+ */
+static void start_path(char *out, int argc, char **argv)
+{
+    const char *argv0 = argc > 0 ? argv[0] : NULL;
+    const char *execfn = (const char *)getauxval(AT_EXECFN);
+    if (!execfn || !*execfn)
+        die(EXIT_NOT_FOUND, "the kernel did not say which file it ran (no AT_EXECFN)");
+    if (argv0 && *argv0 && strcmp(argv0, execfn) && is_script(execfn))
+        make_absolute(out, argv0);
+    else
+        make_absolute(out, execfn);
+}
+#elif defined(__APPLE__)
+/* As execvp would find a bare name: the first executable regular file on PATH. */
+static int search_path(char *out, const char *name)
+{
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/bin:/usr/bin";
+    for (;; path++) {
+        size_t len = strcspn(path, ":");
+        char candidate[PATH_MAX];
+        if (len + strlen(name) + 3 < PATH_MAX) {
+            snprintf(candidate, sizeof candidate, "%.*s/%s", (int)len, len ? path : ".", name);
+            if (access(candidate, X_OK) == 0 && is_regular_file(candidate)) {
+                make_absolute(out, candidate);
+                return 1;
+            }
+        }
+        path += len;
+        if (!*path)
+            return 0;
+    }
+}
+
+/* Step 1 on macOS (untested: venvlink's CI runs on Linux): argv[0] when it leads to this very file. */
+static void start_path(char *out, int argc, char **argv)
+{
+    char self[PATH_MAX], found[PATH_MAX];
+    uint32_t size = sizeof self;
+    struct stat a, b;
+    const char *argv0 = argc > 0 ? argv[0] : NULL;
+    if (_NSGetExecutablePath(self, &size) != 0)
+        die(EXIT_NOT_FOUND, "cannot find the path of this program");
+    make_absolute(out, self);
+    if (argv0 && *argv0 && (strchr(argv0, '/') ? (make_absolute(found, argv0), 1) : search_path(found, argv0)) &&
+        stat(found, &a) == 0 && stat(self, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        strcpy(out, found);
+}
+#else
+#error "venvlink's stub knows how to find its start path on Linux and macOS only"
+#endif
+
+static void add_to_chain(const char *p)
+{
+    size_t used = strlen(chain);
+    if (chain_cut)
+        return;
+    /* Each addition leaves at least 12 bytes free, room for the " -> ..." that marks a cut chain. */
+    chain_cut = used + strlen(p) + 16 > sizeof chain;
+    strcat(strcat(chain, used ? " -> " : ""), chain_cut ? "..." : p);
+}
+
+/*
+ * Step 2: follow P one link at a time until a pyvenv.cfg turns up; P becomes the
+ * hop where it did. The pyvenv.cfg beside the path the caller ran, or beside the
+ * file the chain ends at (the stub itself), is one CPython would read too; one
+ * beside a link in the middle is read only by this walk, and trusted less.
+ */
+static enum trust walk(char *p, char *cfg, enum found *found, int in_record)
+{
+    chain[0] = '\0';
+    chain_cut = 0;
     for (int hop = 0;; hop++) {
-        char target[PATH_MAX], dir[PATH_MAX];
+        char target[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
         ssize_t n;
+        canonical(p);
         trace("hop %d: %s", hop, p);
+        if (in_record)
+            field("hop", p);
         add_to_chain(p);
-        if (find_cfg(cfg, p))
-            return;
+        int has_cfg = find_cfg(cfg, p);
+        if (has_cfg && hop == 0)
+            return CPYTHON;
         if (hop == MAX_HOPS)
             die(EXIT_NOT_FOUND, "more than %d symlinks from %s; is there a loop?", MAX_HOPS, chain);
         n = readlink(p, target, sizeof target - 1);
-        if (n < 0 && errno == EINVAL)
-            die(EXIT_NOT_FOUND, "no pyvenv.cfg beside %s or its parent directory (checked %s); "
-                "link to a venv's bin/python", p, chain);
-        if (n < 0)
+        if (n < 0 && errno != EINVAL)
             die(EXIT_NOT_FOUND, "cannot read the link %s: %s", p, strerror(errno));
+        if (has_cfg)
+            return n < 0 ? CPYTHON : WALK_ONLY;
+        if (n < 0) {
+            /* The end of the chain, with no pyvenv.cfg: the venv that holds this file,
+             * reached through a link to its directory (ln -s venv/bin ~/vbin). */
+            if (!realpath(p, real))
+                die(EXIT_NOT_FOUND, "cannot resolve %s: %s", p, strerror(errno));
+            if (strcmp(real, p) && find_cfg(cfg, real)) {
+                trace("the chain ends at %s, in the venv of %s", p, real);
+                strcpy(p, real);
+                *found = OWN_VENV;
+                return CPYTHON;
+            }
+            *found = RECORDED;
+            return CPYTHON;
+        }
         target[n] = '\0';
         if (target[0] == '/') {
             strcpy(p, target);
             fold(p);
-        } else { /* relative to the link's directory, '..' kept: it may cross a directory link */
+        } else {
             dir_of(dir, p);
             join(p, dir, target);
         }
@@ -264,7 +436,8 @@ static void walk(char *p, char *cfg)
 }
 
 /* Step 3: pyvenv.cfg as CPython reads it: key = value, first '=' splits, keys
- * case-insensitive, blanks and \r stripped; the first occurrence of a key wins. */
+ * case-insensitive (ASCII), blanks and \r stripped, a UTF-8 BOM skipped (CPython
+ * runs such a venv); the first occurrence of a key wins. */
 struct cfg {
     char text[MAX_CFG + 1];
     const char *home, *venvlink_executable, *base_executable, *executable;
@@ -303,14 +476,16 @@ static void take_version(struct cfg *c, const char *value)
 /* The first `total` bytes of c->text, as a pyvenv.cfg named `path` in messages. */
 static void parse_cfg(struct cfg *c, size_t total, const char *path)
 {
-    char *line;
+    char *line = c->text;
     if (memchr(c->text, '\0', total))
         die(EXIT_NOT_FOUND, "%s contains a NUL byte; it is not a pyvenv.cfg", path);
     c->text[total] = '\0';
     c->home = c->venvlink_executable = c->base_executable = c->executable = NULL;
     c->version_info = c->version_key = c->python_version = NULL;
     c->version[0] = '\0';
-    for (line = c->text; line < c->text + total;) {
+    if (total >= 3 && !memcmp(line, "\xef\xbb\xbf", 3))
+        line += 3;
+    while (line < c->text + total) {
         char *end = strchr(line, '\n'), *eq, *key, *value;
         if (!end)
             end = c->text + total;
@@ -346,27 +521,68 @@ static void parse_cfg(struct cfg *c, size_t total, const char *path)
         die(EXIT_NOT_FOUND, "no 'home' key in %s; recreate the venv", path);
 }
 
+static int foreign(const struct stat *st)
+{
+    return st->st_uid != 0 && st->st_uid != geteuid();
+}
+
+/* Why a pyvenv.cfg only the walk reads may not be trusted, or NULL: another user could have put or changed it. */
+static const char *doubt(const struct stat *dir, const struct stat *entry, const struct stat *file, char *why)
+{
+    const struct stat *items[] = {dir, entry, file};
+    const char *names[] = {"its directory", "the link", "it"};
+    for (int i = 0; i < 3; i++) {
+        if (i == 1 && !S_ISLNK(entry->st_mode))
+            continue;
+        if (foreign(items[i]))
+            snprintf(why, 64, "%s belongs to uid %ld", names[i], (long)items[i]->st_uid);
+        else if (i != 1 && (items[i]->st_mode & (S_IWGRP | S_IWOTH)))
+            snprintf(why, 64, "%s can be written by other users", names[i]);
+        else
+            continue;
+        return why;
+    }
+    return NULL;
+}
+
 /*
- * A pyvenv.cfg decides which program runs, and the walk reads directories CPython
- * alone never would (the parents of every hop). Like OpenSSH's StrictModes, trust
- * only a file that no other user can have written. fstat: the file checked is the
- * file read.
+ * Open a pyvenv.cfg with the trust it gets. Any: not writable by every user,
+ * since anyone could point it at any program. One only the walk reads: nobody but
+ * you or root can have put or changed it (directory, link and file). fstat and
+ * openat: the file checked is the file read.
  */
-static void read_cfg(struct cfg *c, const char *path)
+static int open_cfg(const char *path, enum trust trust, const char *hop)
+{
+    char dir[PATH_MAX], why[64];
+    struct stat dir_st, entry_st, st;
+    int fd, dirfd = -1;
+    if (trust == WALK_ONLY) {
+        dir_of(dir, path);
+        dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+        if (dirfd < 0 || fstat(dirfd, &dir_st) != 0 || fstatat(dirfd, "pyvenv.cfg", &entry_st, AT_SYMLINK_NOFOLLOW))
+            die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
+        fd = openat(dirfd, "pyvenv.cfg", O_RDONLY);
+    } else {
+        fd = open(path, O_RDONLY); /* closed before exec: no O_CLOEXEC, which costs musl an fcntl */
+    }
+    if (fd < 0 || fstat(fd, &st) != 0)
+        die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
+    if (dirfd >= 0)
+        close(dirfd);
+    if (st.st_mode & S_IWOTH)
+        die(EXIT_NOT_FOUND, "refusing %s: every user can write it, so anyone could choose the program it starts; "
+            "its owner should check it, then run: chmod o-w %s", path, path);
+    if (trust == WALK_ONLY && doubt(&dir_st, &entry_st, &st, why))
+        die(EXIT_NOT_FOUND, "refusing %s: only venvlink's walk reads it, beside %s, a link in the middle of the "
+            "chain, and %s; link straight to the venv's bin/python instead", path, hop, why);
+    return fd;
+}
+
+static void read_cfg(struct cfg *c, const char *path, enum trust trust, const char *hop)
 {
     ssize_t n;
     size_t total = 0;
-    struct stat st;
-    int fd = open(path, O_RDONLY); /* closed before exec: no O_CLOEXEC, which costs musl an fcntl */
-    if (fd < 0)
-        die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
-    if (fstat(fd, &st) != 0)
-        die(EXIT_NOT_FOUND, "cannot stat %s: %s", path, strerror(errno));
-    if (st.st_mode & S_IWOTH)
-        die(EXIT_NOT_FOUND, "refusing %s: every user can write it; fix: chmod o-w %s", path, path);
-    if (st.st_uid != 0 && st.st_uid != geteuid())
-        die(EXIT_NOT_FOUND, "refusing %s: it belongs to uid %ld, not to you or root; fix: chown %ld %s",
-            path, (long)st.st_uid, (long)geteuid(), path);
+    int fd = open_cfg(path, trust, hop);
     /* a regular file reads short only at its end: one read() is enough for any pyvenv.cfg */
     while ((n = read(fd, c->text + total, MAX_CFG + 1 - total)) > 0) {
         total += (size_t)n;
@@ -387,12 +603,11 @@ static int is_executable_file(const char *path)
 }
 
 /*
- * Step 4: the interpreter to exec. A creator-recorded key names it exactly; only
- * home/python* are guesses tried in turn. Returns 1 when the target was named by
- * venvlink-executable, which venvlink only ever sets to a real interpreter: that
- * one is not checked here, execv tells whether it exists (two syscalls fewer).
+ * Step 4: the interpreter to exec. A key names it exactly; only home/python* are
+ * guesses, tried in turn. venvlink-executable is checked by is_stub's open in
+ * find_interpreter, the others here. Returns the key's name, or "home".
  */
-static int choose(char *out, const struct cfg *c, const char *cfg_path)
+static const char *choose(char *out, const struct cfg *c, const char *cfg_path)
 {
     static const char *const keys[] = {"venvlink-executable", "base-executable", "executable"};
     const char *values[] = {c->venvlink_executable, c->base_executable, c->executable};
@@ -404,33 +619,95 @@ static int choose(char *out, const struct cfg *c, const char *cfg_path)
             die(EXIT_NOT_FOUND, "%s in %s is not an absolute path: %s", keys[i], cfg_path, values[i]);
         if (i > 0 && !is_executable_file(values[i]))
             die(EXIT_NOT_FOUND, MISSING, values[i], keys[i], cfg_path);
-        if (!make_absolute(out, values[i]))
-            die(EXIT_NOT_FOUND, "path too long: %s", values[i]);
-        return i == 0;
+        make_absolute(out, values[i]);
+        return keys[i];
     }
     snprintf(name, sizeof name, "python%s", c->version);
     const char *const guesses[] = {name, "python3", "python"};
     for (int i = c->version[0] ? 0 : 1; i < 3; i++) {
         join(out, c->home, guesses[i]);
         if (is_executable_file(out))
-            return 0;
+            return "home";
     }
     die(EXIT_NOT_FOUND, "no python in %s (home in %s); "
         "the Python this venv was made from was moved or removed (recreate the venv)", c->home, cfg_path);
-    return 0;
+    return NULL;
 }
 
-/* CPython 3.8-3.10 keep '..' of argv[0] in sys.executable; a venv's own python has none. */
-static void tidy(char *p)
+/* Step 4, continued: the venv's pyvenv.cfg read, the interpreter chosen. */
+static const char *from_cfg(char *target, char *cfg_path, enum trust trust, const char *hop)
 {
-    char dir[PATH_MAX], real[PATH_MAX], base[NAME_MAX + 1];
-    if (!strstr(p, "/../"))
-        return;
-    dir_of(dir, p);
-    if (strlen(strrchr(p, '/') + 1) > NAME_MAX || !realpath(dir, real))
-        return;
-    strcpy(base, strrchr(p, '/') + 1);
-    join(p, real, base);
+    static struct cfg cfg;
+    trace("pyvenv.cfg: %s", cfg_path);
+    field("pyvenv.cfg", cfg_path);
+    read_cfg(&cfg, cfg_path, trust, hop);
+    return choose(target, &cfg, cfg_path);
+}
+
+/*
+ * Steps 2-4: from the start path p, the interpreter to exec (target); p becomes
+ * the hop where the venv was found. An interpreter that is itself a stub is never
+ * exec'd (on 3.8-3.10 a venv made from a linkable venv gets home = <that venv>/bin,
+ * and a copy of a stub may be another venv's base): what that stub would run is
+ * found in turn, at most MAX_LEVELS deep.
+ */
+static const char *find_interpreter(char *p, char *target)
+{
+    char cfg_path[PATH_MAX], q[PATH_MAX], copy[PATH_MAX + 64];
+    const char *named_by, *source = cfg_path; /* where the interpreter was named, for messages */
+    enum found found = ALONG_CHAIN;
+    enum trust trust = walk(p, cfg_path, &found, 1);
+    field("found", found == ALONG_CHAIN ? "along the chain" : found == OWN_VENV ? "own venv" : "recorded");
+    strcpy(q, p);
+    for (int level = 1;; level++) {
+        int missing;
+        if (found == RECORDED) {
+            named_by = "recorded";
+            recorded_in(q, target);
+            if (!*target && level == 1)
+                die(EXIT_NOT_FOUND, "no pyvenv.cfg beside %s or its parent directory (checked %s); "
+                    "link to a venv's bin/python", p, chain);
+            if (!*target)
+                die(EXIT_NOT_FOUND, "%s is a venvlink stub outside any venv, with no interpreter recorded in it; "
+                    "recreate the venv that names it", q);
+            snprintf(copy, sizeof copy, "%s, a copy of the stub outside any venv,", q);
+            source = copy;
+        } else {
+            named_by = from_cfg(target, cfg_path, trust, q);
+            source = cfg_path;
+        }
+        if (!is_stub(target, &missing)) {
+            /* the open in is_stub is the check of venvlink-executable: exec would fail the same way */
+            if (missing && found == RECORDED)
+                die(EXIT_NOT_FOUND, "interpreter %s recorded in %s does not exist; "
+                    "the Python it was made for was moved or removed", target, source);
+            if (missing)
+                die(EXIT_NOT_FOUND, MISSING, target, named_by, source);
+            return named_by;
+        }
+        if (level == MAX_LEVELS)
+            die(EXIT_NOT_FOUND, "%s, named by %s in %s, is a venvlink stub, not an interpreter, again and again "
+                "(a loop?); name a real interpreter there", target, named_by, source);
+        trace("%s is a stub: finding what it runs", target);
+        strcpy(q, target);
+        found = ALONG_CHAIN;
+        trust = walk(q, cfg_path, &found, 0);
+    }
+}
+
+/*
+ * Step 5: argv[0]. CPython 3.11+ takes sys._base_executable from home and the
+ * name in argv[0], so the name must be the interpreter's own (python3.X, not
+ * python, which in home may be another version): the venv's entry of that name
+ * beside the hop, when there is one.
+ */
+static void argv0_for(char *argv0, const char *hop, const char *target)
+{
+    char dir[PATH_MAX];
+    dir_of(dir, hop);
+    join(argv0, dir, base_of(target));
+    if (access(argv0, F_OK) != 0)
+        strcpy(argv0, hop);
 }
 
 /* Started set-uid, set-gid or with file capabilities? On Linux the kernel says so, without a syscall. */
@@ -443,56 +720,76 @@ static int privileged(void)
 #endif
 }
 
-/*
- * Steps 2-4: from the start path p, the interpreter to exec and the pyvenv.cfg that
- * named it; p becomes the in-venv argv[0]. Returns choose()'s answer for the target.
- */
-static int find_interpreter(char *p, char *target, char *cfg_path)
+/* From the start path p, what to exec and as what; in explain mode the record of it. */
+static const char *resolve(char *p, char *target, char *argv0)
 {
-    static struct cfg cfg;
-    char nested[PATH_MAX];
-    walk(p, cfg_path);
-    tidy(p);
-    trace("pyvenv.cfg: %s", cfg_path);
-    for (int level = 0;; level++) {
-        read_cfg(&cfg, cfg_path);
-        if (choose(target, &cfg, cfg_path))
-            return 1;
-        if (!find_cfg(nested, target))
-            return 0;
-        strcpy(cfg_path, nested);
-        /* the target is itself in a venv (on 3.8-3.10 a venv made from a linkable
-         * venv gets home = <that venv>/bin): go through that venv, never exec a stub */
-        if (level + 1 == MAX_LEVELS)
-            die(EXIT_NOT_FOUND, "more than %d venvs made from venvs; is there a loop? (last: %s)",
-                MAX_LEVELS, cfg_path);
-        trace("%s is in a venv; reading %s", target, cfg_path);
+    field("start", p);
+    const char *named_by = find_interpreter(p, target);
+    argv0_for(argv0, p, target);
+    trace("exec %s with argv[0] = %s", target, argv0);
+    field("exec", target);
+    field("named-by", named_by);
+    field("argv0", argv0);
+    return named_by;
+}
+
+/* The end of an explained run: what execv would say, without running anything. */
+static int explained(const char *target)
+{
+    if (access(target, X_OK) != 0)
+        die(EXIT_CANNOT_EXEC, "cannot run %s: %s", target, strerror(errno));
+    field("status", "0");
+    return 0;
+}
+
+/* VENVLINK_EXPLAIN=paths: one record per argument, each a path as if the kernel had run it. */
+static int explain_paths(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        char p[PATH_MAX], target[PATH_MAX], argv0[PATH_MAX];
+        int status;
+        pid_t child = fork(); /* die() ends the child, not the list */
+        if (child < 0)
+            die(EXIT_NOT_FOUND, "cannot fork: %s", strerror(errno));
+        if (child == 0) {
+            field("venvlink-explain", note.version);
+            make_absolute(p, argv[i]);
+            resolve(p, target, argv0);
+            status = explained(target);
+            write_coverage();
+            _exit(status);
+        }
+        if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status))
+            die(EXIT_NOT_FOUND, "explaining %s failed", argv[i]);
     }
+    return 0;
 }
 
 #ifndef VENVLINK_FUZZ /* the fuzz harnesses in fuzz/ have their own main */
 int main(int argc, char **argv)
 {
-    char p[PATH_MAX], target[PATH_MAX], cfg_path[PATH_MAX];
-    const char *env = getenv("VENVLINK_DEBUG");
+    char p[PATH_MAX], target[PATH_MAX], argv0[PATH_MAX];
+    const char *env = getenv("VENVLINK_DEBUG"), *mode = getenv("VENVLINK_EXPLAIN");
     debug = env && *env && strcmp(env, "0") != 0;
+    explain = mode && *mode && strcmp(mode, "0") != 0;
 
     /* set-uid would let any user pick, through links and pyvenv.cfg, what runs with our rights */
     if (privileged())
         die(EXIT_NOT_FOUND, "refusing to run set-uid or set-gid; remove the bit: chmod ug-s %s",
             argc > 0 && argv[0] ? argv[0] : "the stub");
+    if (explain && !strcmp(mode, "paths"))
+        return explain_paths(argc, argv);
 
+    field("venvlink-explain", note.version);
     start_path(p, argc, argv);
-    trace("%s, starting from %s", IDENTITY, p);
-    int exact = find_interpreter(p, target, cfg_path);
-    trace("exec %s with argv[0] = %s", target, p);
-
+    trace("%s %s, starting from %s", IDENTITY, note.version, p);
+    resolve(p, target, argv0);
+    if (explain)
+        return explained(target);
     char **args = argc > 0 ? argv : (char *[]){NULL, NULL};
-    args[0] = p;
+    args[0] = argv0;
+    write_coverage();
     execv(target, args);
-    /* ENOENT also means a script's #! interpreter is missing: only a missing target is "does not exist" */
-    if (exact && (errno == ENOENT || errno == ENOTDIR) && access(target, F_OK) != 0)
-        die(EXIT_NOT_FOUND, MISSING, target, "venvlink-executable", cfg_path);
     die(EXIT_CANNOT_EXEC, "cannot run %s: %s", target, strerror(errno));
     return EXIT_CANNOT_EXEC;
 }

@@ -1,0 +1,125 @@
+"""What running a path does: the stub's own account when the path leads to a stub, CPython's rule otherwise."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import _stub
+from ._venv import absolute
+from .exceptions import VenvlinkError
+
+# The names interpreters go by: python3.12, python3.13t, pypy3.10, graalpy, python (and a venv's 𝜋thon).
+_PYTHON_NAME = re.compile(r"(python|pypy|graalpy|jython|𝜋thon)[\d.]*t?(-\w+)?")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What running ``path`` does.
+
+    :ivar path: the path asked about, absolute (a bare name: the file found on ``PATH``)
+    :ivar via_stub: whether ``path`` leads to a venvlink stub, which then walks the chain (docs/walk.rst)
+    :ivar hops: the chain the stub walked, from ``path`` to the hop where it found the venv
+    :ivar pyvenv_cfg: the ``pyvenv.cfg`` that decides the venv, or ``None`` (no venv)
+    :ivar executable: the interpreter that runs, links resolved
+    :ivar named_by: which ``pyvenv.cfg`` key named ``executable`` (``home`` for a guess from it, ``recorded`` for
+        the interpreter recorded in a copy of the stub outside any venv); ``None`` without a stub
+    :ivar argv0: the ``argv[0]`` the interpreter gets, and so ``sys.executable``
+    :ivar error: the stub's one-line message when it runs nothing
+    :ivar stale: whether the stub reached is not the installed one (``venvlink convert`` replaces it)
+    :ivar lost_venv: for a path that does not lead to a stub: the venv along its links that CPython does not see
+    """
+
+    path: str
+    via_stub: bool
+    hops: list[str] = field(default_factory=list)
+    pyvenv_cfg: Path | None = None
+    executable: Path | None = None
+    named_by: str | None = None
+    argv0: str | None = None
+    error: str | None = None
+    stale: bool = False
+    lost_venv: Path | None = None
+
+    @property
+    def prefix(self) -> Path | None:
+        """The ``sys.prefix`` that results: the directory above ``argv0``'s, as CPython's ``site.py`` takes it,
+        when there is a venv."""
+        if self.pyvenv_cfg is None or self.argv0 is None:
+            return None
+        return Path(self.argv0).parent.parent
+
+
+def which(name: str, search_path: str | None = None) -> Path:
+    """The file a shell runs for ``name``: the path itself when it has a ``/``, else the first executable regular
+    file on ``PATH``; an error naming what is wrong with it when it cannot run."""
+    if "/" not in name:
+        directories = (search_path if search_path is not None else os.environ.get("PATH", "")).split(os.pathsep)
+        for directory in directories:
+            candidate = Path(directory or ".") / name
+            if os.access(candidate, os.X_OK) and candidate.is_file():
+                return absolute(candidate)
+        msg = f"{name} is not on PATH; give its path (./{name} for one in the current directory)"
+        raise VenvlinkError(msg)
+    path = absolute(name)
+    if not path.exists():
+        what = "is a broken symlink" if path.is_symlink() else "does not exist"
+        msg = f"{path} {what}"
+        raise VenvlinkError(msg)
+    if not path.is_file() or not os.access(path, os.X_OK):
+        msg = f"{path} is {'a directory' if path.is_dir() else 'not executable'}; give the path of a python"
+        raise VenvlinkError(msg)
+    return path
+
+
+def _beside(path: Path) -> Path | None:
+    """The pyvenv.cfg CPython reads for an executable started as ``path``: beside it, then one level up."""
+    for candidate in (path.parent / "pyvenv.cfg", path.parent.parent / "pyvenv.cfg"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def resolve(path: str | os.PathLike[str], *, search_path: str | None = None) -> Resolution:
+    """What running ``path`` does, as the stub itself reports it (it walks the path in its explain mode).
+
+    :param path: a path, or a bare name looked up on ``search_path`` as a shell would
+    :param search_path: the ``PATH`` for a bare name (default: ``$PATH``)
+    :raises VenvlinkError: when ``path`` does not exist, cannot be run, or is not a Python interpreter
+    """
+    start = which(os.fspath(path), search_path)
+    real = Path(os.path.realpath(start))
+    data = _stub.read_stub(real)
+    explained = _stub.explain([str(start)])[0]
+    if data is not None:
+        return Resolution(
+            path=str(start),
+            via_stub=True,
+            hops=explained.hops,
+            pyvenv_cfg=Path(explained.pyvenv_cfgs[0]) if explained.pyvenv_cfgs else None,
+            executable=Path(os.path.realpath(explained.executable)) if explained.executable else None,
+            named_by=explained.named_by,
+            argv0=explained.argv0,
+            error=explained.error,
+            stale=not _stub.is_current(data),
+        )
+    if not any(_PYTHON_NAME.fullmatch(Path(hop).name) for hop in [*explained.hops, str(real)]):
+        msg = f"{start} runs {real}, which is not a Python interpreter"
+        raise VenvlinkError(msg)
+    # Not a stub: CPython looks for pyvenv.cfg beside the path it was started as, links unresolved (PEP 405).
+    beside = _beside(start)
+    walked = [Path(cfg) for cfg in explained.pyvenv_cfgs]
+    lost = None
+    if beside is None and walked:
+        lost = walked[0].parent.parent if walked[0].parent.name == "bin" else walked[0].parent
+    return Resolution(
+        path=str(start),
+        via_stub=False,
+        hops=[str(start)],
+        pyvenv_cfg=beside,
+        executable=real,
+        argv0=str(start),
+        lost_venv=lost,
+    )

@@ -1,0 +1,156 @@
+"""The stub: the compiled file that ships in the package, the copies of it in venvs, and asking it what it does.
+
+The walk of docs/walk.rst is implemented once, in the stub. Python never re-implements it: to know what running a
+path does, venvlink runs the stub in its explain mode (``VENVLINK_EXPLAIN=paths``), which walks each path exactly as
+a start through that path would, and prints a record instead of exec'ing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .exceptions import VenvlinkError
+
+_TEMPLATE = Path(__file__).parent / "_stub" / "venvlink-stub"
+IDENTITY = b"venvlink resolving stub"  # stub.c's IDENTITY, within its first 4 KiB since 0.2
+_VERSION_AT = 32  # stub.c's struct identity_note: identity[32], version[32], recorded[PATH_MAX]
+_RECORDED_AT = 64
+_RECORDED_SIZE = 4096
+_MAX_STUB_SIZE = 1 << 20  # interpreters are larger or do not carry the identity; the stub is ~60 KiB
+_BATCH = 500  # paths per explaining process, well within the kernel's limit on arguments
+
+
+def template() -> Path:
+    """The compiled stub that ships inside the package."""
+    if not _TEMPLATE.is_file():
+        msg = (
+            f"venvlink's stub is missing at {_TEMPLATE}; "
+            "reinstall venvlink (pip install --force-reinstall virtualenv-linkable)"
+        )
+        raise VenvlinkError(msg)
+    return _TEMPLATE
+
+
+def read_stub(path: Path) -> bytes | None:
+    """The bytes of ``path`` (links followed) if it is a venvlink stub of any version, else None."""
+    try:
+        if not path.is_file() or path.stat().st_size > _MAX_STUB_SIZE:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return data if IDENTITY in data else None
+
+
+def is_stub(path: Path) -> bool:
+    return read_stub(path) is not None
+
+
+def _note(data: bytes) -> int | None:
+    """Where the identity note starts, for stubs of 0.2 on (older ones carry the identity elsewhere)."""
+    at = data.find(IDENTITY + b"\0", 0, 4096)
+    return None if at < 0 else at
+
+
+def version(data: bytes) -> str:
+    """The venvlink version a stub was built by; ``0.1`` for stubs older than the identity note."""
+    at = _note(data)
+    if at is None:
+        return "0.1"
+    return data[at + _VERSION_AT : at + _RECORDED_AT].split(b"\0")[0].decode("ascii", "replace")
+
+
+def recorded(data: bytes) -> str:
+    """The interpreter recorded in a copy of the stub, or ''."""
+    at = _note(data)
+    if at is None:
+        return ""
+    return os.fsdecode(data[at + _RECORDED_AT : at + _RECORDED_AT + _RECORDED_SIZE].split(b"\0")[0])
+
+
+def with_recorded(data: bytes, interpreter: str) -> bytes:
+    """The stub ``data`` with ``interpreter`` recorded in it."""
+    at = _note(data)
+    encoded = os.fsencode(interpreter)
+    if at is None or len(encoded) >= _RECORDED_SIZE:
+        msg = f"cannot record {interpreter} in venvlink's stub; reinstall venvlink"
+        raise VenvlinkError(msg)
+    start = at + _RECORDED_AT
+    return data[:start] + encoded.ljust(_RECORDED_SIZE, b"\0") + data[start + _RECORDED_SIZE :]
+
+
+def for_interpreter(interpreter: str) -> bytes:
+    """The installed stub with ``interpreter`` recorded: a copy that leaves its venv runs it, as a copied python
+    would run itself."""
+    return with_recorded(template().read_bytes(), interpreter)
+
+
+def is_current(data: bytes) -> bool:
+    """Whether the stub ``data`` is the installed one, whatever interpreter it records."""
+    return data == for_interpreter(recorded(data)) if _note(data) is not None else False
+
+
+@dataclass(frozen=True)
+class Explained:
+    """The stub's record of what a start through ``start`` does (docs/walk.rst)."""
+
+    start: str
+    hops: list[str] = field(default_factory=list)
+    found: str | None = None
+    pyvenv_cfgs: list[str] = field(default_factory=list)
+    executable: str | None = None
+    named_by: str | None = None
+    argv0: str | None = None
+    error: str | None = None
+    status: int = 0
+
+
+def _parse(output: bytes) -> list[Explained]:
+    records: list[dict[str, list[str]]] = []
+    for item in output.split(b"\0")[:-1]:
+        key, _, value = os.fsdecode(item).partition("=")
+        if key == "venvlink-explain":
+            records.append({})
+        elif records:
+            records[-1].setdefault(key, []).append(value)
+    explained = []
+    for fields in records:
+        one = {key: values[0] for key, values in fields.items()}
+        explained.append(
+            Explained(
+                start=one["start"],
+                hops=fields.get("hop", []),
+                found=one.get("found"),
+                pyvenv_cfgs=fields.get("pyvenv.cfg", []),
+                executable=one.get("exec"),
+                named_by=one.get("named-by"),
+                argv0=one.get("argv0"),
+                error=one.get("error"),
+                status=int(one.get("status", "127")),
+            )
+        )
+    return explained
+
+
+def explain(paths: list[str]) -> list[Explained]:
+    """What a start through each of ``paths`` (absolute) does, as the installed stub walks it."""
+    results: list[Explained] = []
+    for first in range(0, len(paths), _BATCH):
+        batch = paths[first : first + _BATCH]
+        env = {**os.environ, "VENVLINK_EXPLAIN": "paths"}
+        env.pop("VENVLINK_DEBUG", None)
+        try:
+            done = subprocess.run([str(template()), *batch], env=env, capture_output=True, timeout=120, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            msg = f"cannot run venvlink's stub {template()}: {error}"
+            raise VenvlinkError(msg) from None
+        answers = _parse(done.stdout)
+        if len(answers) != len(batch):
+            said = done.stderr.decode(errors="replace").strip().splitlines()
+            msg = f"venvlink's stub {template()} did not explain {batch[len(answers)]}: {said[-1] if said else ''}"
+            raise RuntimeError(msg)
+        results += answers
+    return results

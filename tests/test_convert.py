@@ -1,0 +1,206 @@
+"""venvlink convert: the interpreter read, never guessed; an exact round trip; refusals that change nothing."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import Interpreter, find_interpreters, make_venv, run, snapshot, sys_info
+from venvlink import _stub
+from venvlink.__main__ import main
+
+PYPY = next((i for i in find_interpreters() if i.implementation == "PyPy"), None)
+DEBIAN = Path("/usr/bin/python3")
+IMPLEMENTATION = "import platform, sys; print(platform.python_implementation(), sys.prefix)"
+
+
+def new_venv(kind: str, interpreter: Interpreter, dest: Path) -> Path:
+    if kind in {"stdlib", "stdlib --copies", "debian", "pypy stdlib"}:
+        python = {"debian": DEBIAN, "pypy stdlib": PYPY.path if PYPY else None}.get(kind, interpreter.path)
+        run([python, "-m", "venv", "--without-pip", *(["--copies"] if "copies" in kind else []), dest])
+    elif kind == "uv":
+        run([sys.executable, "-m", "uv", "venv", "-q", "--no-python-downloads", "--python", interpreter.path, dest])
+    elif kind == "pypy virtualenv":
+        assert PYPY is not None
+        make_venv(PYPY, dest, creator="builtin")
+    else:
+        make_venv(interpreter, dest, *(["--copies"] if "copies" in kind else []), creator="builtin")
+    return dest
+
+
+KINDS = [
+    "stdlib",
+    "stdlib --copies",
+    "virtualenv",
+    "virtualenv --copies",
+    "uv",
+    "debian",
+    "pypy stdlib",
+    "pypy virtualenv",
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_round_trip(kind: str, current: Interpreter, tmp_path: Path) -> None:
+    if kind.startswith("pypy") and PYPY is None:
+        pytest.skip("no PyPy found (Debian: apt install pypy3)")
+    if kind == "debian" and not (DEBIAN.exists() and os.path.realpath(DEBIAN).startswith("/usr/bin/")):
+        pytest.skip("no Debian python3 in /usr/bin")
+    venv = new_venv(kind, current, tmp_path / "venv")
+    before = snapshot(venv)
+    implementation = run([venv / "bin" / "python", "-c", IMPLEMENTATION]).stdout
+    link = tmp_path / "tool"
+    link.symlink_to(venv / "bin" / "python")
+    assert run([link, "-c", IMPLEMENTATION]).stdout != implementation, "the problem: a plain venv is lost"
+
+    assert main(["convert", str(venv)]) == 0
+    assert run([link, "-c", IMPLEMENTATION]).stdout == implementation, "the same interpreter, now through a link"
+    converted = snapshot(venv)
+    assert main(["convert", str(venv)]) == 0
+    assert snapshot(venv) == converted, "idempotent"
+
+    assert main(["convert", "--revert", str(venv)]) == 0
+    assert snapshot(venv) == before, "exactly as it was"
+    assert run([venv / "bin" / "python", "-c", IMPLEMENTATION]).stdout == implementation
+    assert main(["convert", "--revert", str(venv)]) == 0
+    assert snapshot(venv) == before
+
+
+def test_pypy_stays_pypy(tmp_path: Path) -> None:
+    """The bug: home is /usr/bin, where python3 is CPython; the interpreter is read from bin/python, not guessed."""
+    if PYPY is None:
+        pytest.skip("no PyPy found (Debian: apt install pypy3)")
+    venv = new_venv("pypy stdlib", PYPY, tmp_path / "venv")
+    code, out, _ = venvlink("convert", venv)
+    assert code == 0
+    assert str(PYPY.real) in out
+    assert run([venv / "bin" / "python", "-c", IMPLEMENTATION]).stdout.split()[0] == "PyPy"
+    code, out, _ = venvlink("which", venv / "bin" / "python")
+    assert f"runs        {PYPY.real} (named by venvlink-executable)" in out
+
+
+def test_round_trip_keeps_a_missing_final_newline(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("stdlib", current, tmp_path / "venv")
+    cfg = venv / "pyvenv.cfg"
+    cfg.write_bytes(cfg.read_bytes().rstrip(b"\n"))
+    before = snapshot(venv)
+    assert main(["convert", str(venv)]) == 0
+    assert main(["convert", "--revert", str(venv)]) == 0
+    assert snapshot(venv) == before
+
+
+def test_free_threaded_entry(current: Interpreter, tmp_path: Path) -> None:
+    """A python3.Xt entry (free-threaded builds) is an interpreter entry like the others (faked here)."""
+    venv = new_venv("stdlib", current, tmp_path / "venv")
+    entry = venv / "bin" / "python{}.{}t".format(*current.version)
+    entry.symlink_to("python")
+    before = snapshot(venv)
+    assert main(["convert", str(venv)]) == 0
+    assert _stub.is_stub(entry) and not entry.is_symlink()
+    assert main(["convert", "--revert", str(venv)]) == 0
+    assert snapshot(venv) == before
+
+
+def test_half_converted_venv(current: Interpreter, tmp_path: Path) -> None:
+    """One entry a stub already (an interrupted run, a hand edit): convert completes it, revert undoes all."""
+    venv = new_venv("stdlib", current, tmp_path / "venv")
+    before = snapshot(venv)
+    assert main(["convert", str(venv)]) == 0
+    python3 = venv / "bin" / "python3"
+    (venv / "bin" / "python3.new").symlink_to(before["bin/python3"][1])
+    (venv / "bin" / "python3.new").replace(python3)
+    assert main(["convert", str(venv)]) == 0
+    assert _stub.is_stub(python3)
+    assert main(["convert", "--revert", str(venv)]) == 0
+    assert snapshot(venv) == before
+
+
+def test_stale_stubs_are_replaced(current: Interpreter, tmp_path: Path) -> None:
+    """A stub of another venvlink version (a security fix must reach every venv): replaced, then idempotent."""
+    venv = make_venv(current, tmp_path / "venv")
+    old = bytearray((venv / "bin" / "python").read_bytes())
+    at = old.find(_stub.IDENTITY)
+    old[at + 32 : at + 64] = b"0.1.9".ljust(32, b"\0")  # the version field of the identity note
+    for name in ("python", "python3"):
+        (venv / "bin" / name).write_bytes(bytes(old))
+    code, out, _ = venvlink("convert", venv)
+    assert code == 0
+    assert "python, python3 now run" in out
+    assert _stub.is_current((venv / "bin" / "python").read_bytes())
+    assert venvlink("convert", venv)[1] == f"{venv} is already linkable\n"
+
+
+def venvlink(*args: str | Path) -> tuple[int, str, str]:
+    result = run([sys.executable, "-m", "venvlink", *args], check=False)
+    assert "Traceback" not in result.stderr
+    return result.returncode, result.stdout, result.stderr
+
+
+def refused(venv: Path, *words: str) -> None:
+    before = snapshot(venv)
+    code, _, err = venvlink("convert", venv)
+    assert code == 1
+    assert err.count("\n") == 1
+    for word in words:
+        assert word in err
+    assert snapshot(venv) == before, "nothing changed"
+
+
+def test_refuses_a_script_named_python(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("stdlib", current, tmp_path / "venv")
+    script = tmp_path / "python3.99"
+    script.write_text("#!/bin/sh\necho hello\n")
+    script.chmod(0o755)
+    for name in ("python", "python3", "python{}.{}".format(*current.version)):
+        (venv / "bin" / name).unlink()
+        (venv / "bin" / name).symlink_to(script)
+    refused(venv, f"its interpreter {script} is not a Python that venvlink can run it with")
+
+
+def test_refuses_an_unknown_implementation(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("stdlib", current, tmp_path / "venv")
+    graalpy = tmp_path / "graalpy"
+    graalpy.write_text('#!/bin/sh\necho \'["GraalPy", [3, 11, 7], false, "/opt/graalpy"]\'\n')
+    graalpy.chmod(0o755)
+    (venv / "bin" / "python").unlink()
+    (venv / "bin" / "python").symlink_to(graalpy)
+    refused(venv, f"its interpreter {graalpy} is GraalPy 3.11.7; venvlink supports CPython 3.8+, PyPy 3.9+")
+
+
+def test_refuses_a_venv_whose_base_is_gone(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("stdlib", current, tmp_path / "venv")
+    for entry in (venv / "bin").iterdir():
+        if entry.is_symlink():
+            entry.unlink()
+            entry.symlink_to(tmp_path / "moved" / "python3")
+    refused(venv, f"{tmp_path / 'moved' / 'python3'} does not exist", "recreate the venv")
+
+
+@pytest.mark.parametrize("what", ["no pyvenv.cfg", "no venv", "no python"])
+def test_refuses_what_is_not_a_venv(what: str, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    if what != "no venv":
+        (venv / "bin").mkdir(parents=True)
+    if what == "no python":
+        (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    code, _, err = venvlink("convert", venv)
+    assert code == 1
+    assert {
+        "no pyvenv.cfg": f"{venv} is not a virtual environment (no pyvenv.cfg)",
+        "no venv": f"{venv} does not exist",
+        "no python": f"{venv / 'bin'} has no python",
+    }[what] in err
+
+
+def test_copies_stay_copies(current: Interpreter, tmp_path: Path) -> None:
+    """A --copies venv keeps its own interpreter: moved aside to libexec/, where the stubs run it from."""
+    venv = new_venv("stdlib --copies", current, tmp_path / "venv")
+    copy = (venv / "bin" / "python").read_bytes()
+    assert main(["convert", str(venv)]) == 0
+    own = venv / "libexec" / "python{}.{}".format(*current.version)
+    assert own.read_bytes() == copy
+    assert f"venvlink-executable = {own}" in (venv / "pyvenv.cfg").read_text()
+    assert sys_info(venv / "bin" / "python")["prefix"] == str(venv)

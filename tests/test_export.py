@@ -1,0 +1,332 @@
+"""venvlink export and remove: never clobber, never self-destruct, DEST as the kernel means it, undo on failure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import Interpreter, make_venv, run, sys_info
+from venvlink.__main__ import main
+
+KINDS = ["linkable", "stdlib", "builtin", "uv"]
+PLAIN_KINDS = KINDS[1:]
+
+
+@pytest.fixture(autouse=True)
+def _own_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+def registry_file(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "venvlink" / "exports.json"
+
+
+def recorded(tmp_path: Path) -> dict[str, object]:
+    path = registry_file(tmp_path)
+    return json.loads(path.read_text())["exports"] if path.exists() else {}
+
+
+def new_venv(kind: str, interpreter: Interpreter, dest: Path) -> Path:
+    if kind == "stdlib":
+        run([interpreter.path, "-m", "venv", "--without-pip", dest])
+        return dest
+    if kind == "uv":
+        run([sys.executable, "-m", "uv", "venv", "-q", "--no-python-downloads", "--python", interpreter.path, dest])
+        return dest
+    return make_venv(interpreter, dest, creator="linkable" if kind == "linkable" else "builtin")
+
+
+def venvlink(*args: str | Path, **kwargs: object) -> tuple[int, str, str]:
+    """The command in a process of its own, as users run it."""
+    result = run([sys.executable, "-m", "venvlink", *args], check=False, **kwargs)  # type: ignore[arg-type]
+    assert "Traceback" not in result.stderr
+    return result.returncode, result.stdout, result.stderr
+
+
+def tree(directory: Path) -> dict[str, str]:
+    """Names, link texts and contents under ``directory``: to show that nothing changed."""
+    found = {}
+    for path in sorted(directory.rglob("*")):
+        if "__pycache__" in path.parts:
+            continue
+        key = str(path.relative_to(directory))
+        if path.is_symlink():
+            found[key] = "-> " + os.readlink(path)
+        elif path.is_file():
+            found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_export(kind: str, current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv(kind, current, tmp_path / "venv")
+    (tmp_path / "bin").mkdir()
+    code, out, err = venvlink("export", "venv", "bin/tool", cwd=tmp_path)
+    assert code == 0, err
+    assert ("converted" in out) == (kind != "linkable")
+    assert f"exported {tmp_path / 'bin' / 'tool'} -> {venv / 'bin' / 'python'}" in out
+    assert "is not on PATH" in err
+    assert sys_info(tmp_path / "bin" / "tool")["prefix"] == str(venv)
+    code, out, _ = venvlink("list", "--json")
+    (entry,) = json.loads(out)["exports"]
+    assert entry["dest"] == str(tmp_path / "bin" / "tool")
+    assert entry["venv"] == str(venv)
+    assert entry["state"] == "ok"
+
+
+@pytest.mark.parametrize("kind", PLAIN_KINDS)
+def test_export_no_convert_refuses(kind: str, current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv(kind, current, tmp_path / "venv")
+    before = tree(venv)
+    code, _, err = venvlink("export", "--no-convert", venv, tmp_path / "tool")
+    assert code == 1
+    assert err.startswith(f"venvlink: error: {venv} is not linkable")
+    assert f"venvlink convert {venv}" in err
+    assert not os.path.lexists(tmp_path / "tool")
+    assert tree(venv) == before
+
+
+@pytest.mark.parametrize("existing", ["file", "directory", "dangling link"])
+def test_export_refuses_existing_dest(existing: str, current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    dest = tmp_path / "tool"
+    if existing == "file":
+        dest.write_text("keep me")
+    elif existing == "directory":
+        dest.mkdir()
+    else:
+        dest.symlink_to(tmp_path / "nowhere")
+    code, _, err = venvlink("export", venv, dest)
+    assert code == 1
+    assert str(dest) in err
+    assert ("directory" in err) if existing == "directory" else ("--force" in err)
+    if existing == "file":
+        assert dest.read_text() == "keep me"
+    if existing == "dangling link":
+        assert os.readlink(dest) == str(tmp_path / "nowhere")
+    assert recorded(tmp_path) == {}
+
+
+def test_export_force_never_writes_through(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    precious = tmp_path / "precious"
+    precious.write_bytes(b"\x7fELF not to be touched")
+    dest = tmp_path / "tool"
+    dest.symlink_to(precious)
+    code, out, err = venvlink("export", "--force", venv, dest)
+    assert code == 0, err
+    assert out.startswith("replaced")
+    assert precious.read_bytes() == b"\x7fELF not to be touched"
+    assert os.readlink(dest) == str(venv / "bin" / "python")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary link left"
+    assert venvlink("export", "--force", venv, dest)[0] == 0, "re-exporting over its own export"
+
+
+def test_concurrent_exports_to_one_dest(current: Interpreter, tmp_path: Path) -> None:
+    """Checked and claimed under the lock: exactly one of six wins, the others say so; nothing is clobbered."""
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "venvlink", "export", str(venv), str(tmp_path / "tool")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    outcomes = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in processes]  # type: ignore[union-attr]
+    winners = [o for o in outcomes if o[0] == 0]
+    assert len(winners) == 1, outcomes
+    assert winners[0][1].startswith("exported")
+    for code, _, err in outcomes:
+        if code != 0:
+            assert code == 1
+            assert f"{tmp_path / 'tool'} already exists; pass --force to replace it" in err
+    assert list(recorded(tmp_path)) == [str(tmp_path / "tool")]
+
+
+def test_dest_appearing_meanwhile_is_not_clobbered(current: Interpreter, tmp_path: Path) -> None:
+    """Another program creates DEST while export runs the new link: the export backs out."""
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    dest = tmp_path / "tool"
+    code = (
+        "import pathlib, sys\n"
+        "import venvlink._export as e\n"
+        "real = e.prefix_of\n"
+        "def prefix_of(*args, **kwargs):\n"
+        f"    pathlib.Path({str(dest)!r}).write_text('mine')\n"
+        "    return real(*args, **kwargs)\n"
+        "e.prefix_of = prefix_of\n"
+        "from venvlink.__main__ import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    result = run([sys.executable, "-c", code, "export", venv, dest], check=False)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"venvlink: error: {dest} appeared while venvlink was exporting; nothing was changed "
+        "(pass --force to replace it)\n"
+    )
+    assert dest.read_text() == "mine"
+    assert recorded(tmp_path) == {}
+
+
+@pytest.mark.parametrize("dest", ["bin/python", "bin/tool", "lib/../bin/python3"])
+def test_export_never_self_destructs(dest: str, current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    before = tree(venv)
+    code, _, err = venvlink("export", "--force", venv, venv / dest)
+    assert code == 1
+    assert "choose a DEST elsewhere" in err
+    assert tree(venv) == before
+    assert sys_info(venv / "bin" / "python")["prefix"] == str(venv)
+    assert recorded(tmp_path) == {}
+
+
+def test_export_refuses_a_hard_link_to_an_entry(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    os.link(venv / "bin" / "python", tmp_path / "tool")
+    code, _, err = venvlink("export", "--force", venv, tmp_path / "tool")
+    assert code == 1
+    assert f"{tmp_path / 'tool'} is one of {venv}'s own interpreters" in err
+
+
+def test_dotdot_in_dest_means_what_the_kernel_means(current: Interpreter, tmp_path: Path) -> None:
+    """`lnkbin/../victim`, lnkbin a link to a directory: the kernel (and ln -s) name real/victim, not ./victim."""
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    (tmp_path / "real" / "bin").mkdir(parents=True)
+    (tmp_path / "lnkbin").symlink_to(tmp_path / "real" / "bin")
+    (tmp_path / "victim").write_text("keep me")
+    code, out, err = venvlink("export", "--force", venv, "lnkbin/../victim", cwd=tmp_path)
+    assert code == 0, err
+    assert (tmp_path / "victim").read_text() == "keep me"
+    assert os.readlink(tmp_path / "real" / "victim") == str(venv / "bin" / "python")
+    assert f"exported {tmp_path / 'real' / 'victim'}" in out
+
+
+def test_relative_through_a_linked_directory(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    (tmp_path / "deep" / "real" / "bin").mkdir(parents=True)
+    (tmp_path / "lnkbin").symlink_to(tmp_path / "deep" / "real" / "bin")
+    code, _, err = venvlink("export", "--relative", venv, tmp_path / "lnkbin" / "tool")
+    assert code == 0, err
+    made = tmp_path / "deep" / "real" / "bin" / "tool"
+    assert os.readlink(made) == "../../../venv/bin/python"
+    assert sys_info(tmp_path / "lnkbin" / "tool")["prefix"] == str(venv)
+
+
+def test_export_relative_and_name(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("stdlib", current, tmp_path / "venv")
+    (tmp_path / "bin").mkdir()
+    code, _, err = venvlink("export", "--relative", "--name", "python3", venv, tmp_path / "bin" / "tool")
+    assert code == 0, err
+    assert os.readlink(tmp_path / "bin" / "tool") == "../venv/bin/python3"
+    info = sys_info(tmp_path / "bin" / "tool")
+    assert info["prefix"] == str(venv)
+    assert Path(info["executable"]).parent == venv / "bin"
+
+
+def test_name_must_be_an_interpreter(current: Interpreter, tmp_path: Path) -> None:
+    """--name pip3: refused before anything changes (it used to leave the venv converted)."""
+    venv = new_venv("stdlib", current, tmp_path / "venv")
+    (venv / "bin" / "pip3").write_text("#!/bin/sh\n")
+    before = tree(venv)
+    code, _, err = venvlink("export", "--name", "pip3", venv, tmp_path / "tool")
+    assert code == 1
+    assert f"{venv / 'bin' / 'pip3'} is not an interpreter of {venv}; choose one with --name: python, python3" in err
+    assert tree(venv) == before
+    assert not os.path.lexists(tmp_path / "tool")
+
+
+def test_export_on_path_says_nothing_about_path(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    (tmp_path / "bin").mkdir()
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    code, _, err = venvlink("export", venv, tmp_path / "bin" / "tool", env=env)
+    assert code == 0
+    assert "PATH" not in err
+
+
+def test_failed_export_leaves_everything_as_it_was(current: Interpreter, tmp_path: Path) -> None:
+    """A link placed in another venv's bin/ runs that venv (first pyvenv.cfg wins): refused; the conversion it
+    made is undone exactly, the registry untouched, and no temporary name appears in the message."""
+    venv = new_venv("uv", current, tmp_path / "venv")
+    other = new_venv("linkable", current, tmp_path / "other")
+    before, other_before = tree(venv), tree(other)
+    code, _, err = venvlink("export", venv, other / "bin" / "tool")
+    assert code == 1
+    assert err == (
+        f"venvlink: error: {other / 'bin' / 'tool'} would run with sys.prefix = {other}, not {venv}; "
+        f"nothing was changed (see: venvlink which {venv / 'bin' / 'python'})\n"
+    )
+    assert ".venvlink" not in err
+    assert tree(venv) == before
+    assert tree(other) == other_before
+    assert recorded(tmp_path) == {}
+
+
+def test_export_refuses_what_is_not_a_venv(tmp_path: Path) -> None:
+    code, _, err = venvlink("export", tmp_path, tmp_path / "tool")
+    assert code == 1
+    assert err == (
+        f"venvlink: error: {tmp_path} is not a virtual environment (no pyvenv.cfg); "
+        f"create one with: virtualenv --creator linkable {tmp_path}\n"
+    )
+
+
+def test_remove(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    assert main(["export", str(venv), str(tmp_path / "tool")]) == 0
+    code, out, _ = venvlink("remove", tmp_path / "tool")
+    assert code == 0
+    assert out == f"removed {tmp_path / 'tool'}\n"
+    assert not os.path.lexists(tmp_path / "tool")
+    assert (venv / "bin" / "python").is_file(), "the venv is never touched"
+    assert json.loads(venvlink("list", "--json")[1])["exports"] == []
+
+
+def test_remove_refuses_what_venvlink_did_not_make(current: Interpreter, tmp_path: Path) -> None:
+    (tmp_path / "mine").write_text("mine")
+    code, _, err = venvlink("remove", tmp_path / "mine")
+    assert code == 1
+    assert "is not an export of venvlink" in err
+    assert (tmp_path / "mine").read_text() == "mine"
+
+
+def test_remove_refuses_a_changed_link(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    assert main(["export", str(venv), str(tmp_path / "tool")]) == 0
+    (tmp_path / "tool").unlink()
+    (tmp_path / "tool").symlink_to("/usr/bin/env")
+    code, _, err = venvlink("remove", tmp_path / "tool")
+    assert code == 1
+    assert "now points to /usr/bin/env" in err
+    assert os.readlink(tmp_path / "tool") == "/usr/bin/env"
+
+
+def test_remove_forgets_a_link_already_gone(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    assert main(["export", str(venv), str(tmp_path / "tool")]) == 0
+    (tmp_path / "tool").unlink()
+    code, out, _ = venvlink("remove", tmp_path / "tool")
+    assert code == 0
+    assert out == f"forgot {tmp_path / 'tool'}, which was already gone\n"
+    assert json.loads(venvlink("list", "--json")[1])["exports"] == []
+
+
+def test_python_api(current: Interpreter, tmp_path: Path) -> None:
+    import venvlink  # noqa: PLC0415
+
+    venv = new_venv("stdlib", current, tmp_path / "venv")
+    result = venvlink.export(venv, tmp_path / "tool")
+    assert result.converted
+    assert result.dest == tmp_path / "tool"
+    resolution = venvlink.resolve(tmp_path / "tool")
+    assert resolution.prefix == venv
+    assert resolution.hops == [str(tmp_path / "tool"), str(venv / "bin" / "python")]
+    assert venvlink.convert(venv).changed is False
