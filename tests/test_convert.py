@@ -186,13 +186,15 @@ def test_refuses_what_is_not_a_venv(what: str, tmp_path: Path) -> None:
         (venv / "bin").mkdir(parents=True)
     if what == "no python":
         (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
-    code, _, err = venvlink("convert", venv)
-    assert code == 1
-    assert {
+    expected = {
         "no pyvenv.cfg": f"{venv} is not a virtual environment (no pyvenv.cfg)",
         "no venv": f"{venv} does not exist",
         "no python": f"{venv / 'bin'} has no python",
-    }[what] in err
+    }[what]
+    for command in (["convert"], ["convert", "--revert"], ["export"]):
+        code, _, err = venvlink(*command, venv, *([tmp_path / "tool"] if command == ["export"] else []))
+        assert (code, err.count("\n")) == (1, 1), command
+        assert expected in err, command
 
 
 def test_copies_stay_copies(current: Interpreter, tmp_path: Path) -> None:

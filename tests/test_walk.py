@@ -58,7 +58,9 @@ def stub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         return _stub.template()
     if request.param == "given":
         if not GIVEN_STUB:
-            pytest.skip("no VENVLINK_TEST_STUB (.ci/dist sets it to the aarch64 build, .ci/stub-coverage to a gcov one)")
+            pytest.skip(
+                "no VENVLINK_TEST_STUB (.ci/dist sets it to the aarch64 build, .ci/stub-coverage to a gcov one)"
+            )
         return Path(GIVEN_STUB)
     directory = tmp_path_factory.mktemp("asan")
     built = subprocess.run(

@@ -90,17 +90,12 @@ def convert(venv: str | os.PathLike[str], *, revert: bool = False) -> Conversion
     every moment; a failure undoes the steps already made.
     """
     state = State.read(absolute(venv))
-    if revert:
-        return _revert(state)
-    return convert_undoably(state)[0]
+    return _revert(state) if revert else convert_undoably(state)[0]
 
 
 def convert_undoably(state: State) -> tuple[Conversion, Callable[[], None]]:
     """:func:`convert`, and a function that puts the venv back exactly as it was, for a larger change that fails
     after the conversion succeeded."""
-    if not state.entries:
-        msg = f"{state.venv / 'bin'} has no python; is {state.venv} a complete virtual environment?"
-        raise VenvlinkError(msg)
     interpreter = interpreter_of(state)
     if _up_to_date(state, interpreter):
         return Conversion(state.venv, interpreter, [], rewrote_cfg=False), lambda: None

@@ -79,9 +79,13 @@ class State:
 
     @classmethod
     def read(cls, venv: Path) -> State:
-        cfg = pyvenv_cfg_of(venv)
-        data = _pyvenv_cfg.read_bytes(cfg)
-        return cls(venv, data, _pyvenv_cfg.parse(data), entries(venv))
+        """The venv as it is now; an error when it is not a venv with an interpreter."""
+        data = _pyvenv_cfg.read_bytes(pyvenv_cfg_of(venv))
+        found = entries(venv)
+        if not found:
+            msg = f"{venv / 'bin'} has no python; is {venv} a complete virtual environment?"
+            raise VenvlinkError(msg)
+        return cls(venv, data, _pyvenv_cfg.parse(data), found)
 
     @property
     def stubs(self) -> list[Path]:
