@@ -330,3 +330,17 @@ def test_python_api(current: Interpreter, tmp_path: Path) -> None:
     assert resolution.prefix == venv
     assert resolution.hops == [str(tmp_path / "tool"), str(venv / "bin" / "python")]
     assert venvlink.convert(venv).changed is False
+
+
+def test_remove_finds_an_entry_of_venvlink_0_1(current: Interpreter, tmp_path: Path) -> None:
+    """0.1 recorded DEST with its directory unresolved; remove still finds it by the path the user gives."""
+    venv = new_venv("linkable", current, tmp_path / "venv")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "real")
+    dest = tmp_path / "linked" / "tool"
+    dest.symlink_to(venv / "bin" / "python")
+    entry = {"dest": str(dest), "venv": str(venv), "target": str(venv / "bin" / "python"), "name": "python"}
+    registry_file(tmp_path).parent.mkdir(parents=True)
+    registry_file(tmp_path).write_text(json.dumps({"format": 1, "exports": {str(dest): {**entry, "created": "x"}}}))
+    assert venvlink("remove", dest)[:2] == (0, f"removed {dest}\n")
+    assert recorded(tmp_path) == {}

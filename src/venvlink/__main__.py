@@ -183,9 +183,10 @@ def _cmd_list(args: argparse.Namespace, out: Output) -> int:
 
 
 def _cmd_remove(args: argparse.Namespace, out: Output) -> int:
-    from ._export import destination, remove  # noqa: PLC0415
+    from ._export import remove  # noqa: PLC0415
+    from ._venv import absolute  # noqa: PLC0415
 
-    dest = destination(args.dest)
+    dest = absolute(args.dest)
     out.answer(f"removed {dest}" if remove(dest) else f"forgot {dest}, which was already gone")
     return EXIT_OK
 

@@ -200,12 +200,14 @@ def remove(dest: str | os.PathLike[str], *, registry: Registry | None = None) ->
     Returns whether a link was removed (``False``: it was already gone, or its entry was malformed, and it is now
     forgotten).
     """
-    dest = destination(dest)
+    given, dest = absolute(dest), destination(dest)
     registry = registry or Registry()
     with registry.change() as exports:
+        if str(dest) not in exports and str(given) in exports:
+            dest = given  # recorded by venvlink 0.1, which did not resolve DEST's directory
         record = exports.get(str(dest))
         if record is None:
-            if registry.forget_malformed(str(dest)):
+            if registry.forget_malformed(str(dest)) or registry.forget_malformed(str(given)):
                 return False
             msg = f"{dest} is not an export of venvlink (not in {registry.path}); if you made it, remove it yourself"
             raise VenvlinkError(msg)
