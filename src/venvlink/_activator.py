@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from virtualenv.activation.activator import Activator
@@ -47,5 +48,5 @@ class ExportActivator(Activator):
         for dest in self.exports:
             result = export(creator.dest, dest)
             if result.path_note:
-                print(f"note: {result.path_note}")
+                print(f"note: {result.path_note}", file=sys.stderr)
         return []

@@ -94,7 +94,7 @@ class State:
     @property
     def linkable(self) -> bool:
         """Every interpreter entry is a stub, and pyvenv.cfg names the interpreter they run."""
-        return bool(self.entries) and EXECUTABLE_KEY in self.values and len(self.stubs) == len(self.entries)
+        return EXECUTABLE_KEY in self.values and len(self.stubs) == len(self.entries)
 
     @property
     def stale(self) -> list[Path]:
