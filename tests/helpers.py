@@ -93,6 +93,13 @@ def run(cmd: list[Any], *, check: bool = True, **kwargs: Any) -> subprocess.Comp
     return result
 
 
+def venvlink(*args: Any, **kwargs: Any) -> tuple[int, str, str]:
+    """The venvlink command in a process of its own, as users run it; never a traceback."""
+    result = run([sys.executable, "-m", "venvlink", *args], check=False, **kwargs)
+    assert "Traceback" not in result.stderr
+    return result.returncode, result.stdout, result.stderr
+
+
 def sys_info(python: Path | str, **kwargs: Any) -> dict[str, Any]:
     """What ``sys`` says when ``python`` runs, as started by that exact path."""
     info: dict[str, Any] = json.loads(run([python, "-c", SYS_INFO], **kwargs).stdout)

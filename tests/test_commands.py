@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, make_venv, run
+from helpers import Interpreter, make_venv, run, venvlink
 from venvlink import _stub
 from venvlink.__main__ import main
 
@@ -21,13 +21,6 @@ COMMANDS = ("export", "convert", "which", "list", "remove", "doctor")
 @pytest.fixture(autouse=True)
 def _own_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-
-
-def venvlink(*args: str | Path, **kwargs: object) -> tuple[int, str, str]:
-    """The command in a process of its own, as users run it."""
-    result = run([sys.executable, "-m", "venvlink", *args], check=False, **kwargs)  # type: ignore[arg-type]
-    assert "Traceback" not in result.stderr
-    return result.returncode, result.stdout, result.stderr
 
 
 def test_version_and_help() -> None:

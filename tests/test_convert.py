@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, find_interpreters, make_venv, run, snapshot, sys_info
+from helpers import Interpreter, find_interpreters, make_venv, run, snapshot, sys_info, venvlink
 from venvlink import _stub
 from venvlink.__main__ import main
 
@@ -131,12 +131,6 @@ def test_stale_stubs_are_replaced(current: Interpreter, tmp_path: Path) -> None:
     assert "python, python3 now run" in out
     assert _stub.is_current((venv / "bin" / "python").read_bytes())
     assert venvlink("convert", venv)[1] == f"{venv} is already linkable\n"
-
-
-def venvlink(*args: str | Path) -> tuple[int, str, str]:
-    result = run([sys.executable, "-m", "venvlink", *args], check=False)
-    assert "Traceback" not in result.stderr
-    return result.returncode, result.stdout, result.stderr
 
 
 def refused(venv: Path, *words: str) -> None:

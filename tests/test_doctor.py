@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, make_venv, run
+from helpers import Interpreter, make_venv, run, venvlink
 from venvlink import _stub
 from venvlink.__main__ import main
 
@@ -16,12 +15,6 @@ from venvlink.__main__ import main
 @pytest.fixture(autouse=True)
 def _own_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-
-
-def venvlink(*args: str | Path) -> tuple[int, str, str]:
-    result = run([sys.executable, "-m", "venvlink", *args], check=False)
-    assert "Traceback" not in result.stderr
-    return result.returncode, result.stdout, result.stderr
 
 
 def test_doctor(current: Interpreter, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, make_venv, run, sys_info
+from helpers import Interpreter, make_venv, run, sys_info, venvlink
 from venvlink.__main__ import main
 
 KINDS = ["linkable", "stdlib", "builtin", "uv"]
@@ -40,13 +40,6 @@ def new_venv(kind: str, interpreter: Interpreter, dest: Path) -> Path:
         run([sys.executable, "-m", "uv", "venv", "-q", "--no-python-downloads", "--python", interpreter.path, dest])
         return dest
     return make_venv(interpreter, dest, creator="linkable" if kind == "linkable" else "builtin")
-
-
-def venvlink(*args: str | Path, **kwargs: object) -> tuple[int, str, str]:
-    """The command in a process of its own, as users run it."""
-    result = run([sys.executable, "-m", "venvlink", *args], check=False, **kwargs)  # type: ignore[arg-type]
-    assert "Traceback" not in result.stderr
-    return result.returncode, result.stdout, result.stderr
 
 
 def tree(directory: Path) -> dict[str, str]:

@@ -7,6 +7,7 @@ a start through that path would, and prints a record instead of exec'ing.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -32,6 +33,11 @@ def template() -> Path:
         )
         raise VenvlinkError(msg)
     return _TEMPLATE
+
+
+@functools.cache
+def _template_bytes() -> bytes:
+    return template().read_bytes()
 
 
 def read_stub(path: Path) -> bytes | None:
@@ -85,7 +91,7 @@ def with_recorded(data: bytes, interpreter: str) -> bytes:
 def for_interpreter(interpreter: str) -> bytes:
     """The installed stub with ``interpreter`` recorded: a copy that leaves its venv runs it, as a copied python
     would run itself."""
-    return with_recorded(template().read_bytes(), interpreter)
+    return with_recorded(_template_bytes(), interpreter)
 
 
 def is_current(data: bytes) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from . import _pyvenv_cfg, _stub
@@ -87,7 +88,7 @@ class State:
             raise VenvlinkError(msg)
         return cls(venv, data, _pyvenv_cfg.parse(data), found)
 
-    @property
+    @cached_property
     def stubs(self) -> list[Path]:
         return [entry for entry in self.entries if not entry.is_symlink() and _stub.is_stub(entry)]
 
@@ -96,7 +97,7 @@ class State:
         """Every interpreter entry is a stub, and pyvenv.cfg names the interpreter they run."""
         return EXECUTABLE_KEY in self.values and len(self.stubs) == len(self.entries)
 
-    @property
+    @cached_property
     def stale(self) -> list[Path]:
         """The stubs that are not the installed stub (an older or newer venvlink made them)."""
         return [entry for entry in self.stubs if not _stub.is_current(entry.read_bytes())]
