@@ -58,8 +58,7 @@ def _static_problems(export: Export, state: State | None) -> list[Problem]:
         return [Problem("link changed", f"{dest} is not the link venvlink made; to restore it: {remake}")]
     if state is None and not (venv / "pyvenv.cfg").is_file():
         return [Problem("venv missing", f"{venv} is gone; remove the export: venvlink remove {dest}")]
-    entry = venv / "bin" / export.name
-    if state is None or not state.linkable or entry not in state.stubs:
+    if state is None or not state.linkable or not state.runs_stub(export.name):
         return [Problem("not linkable", f"{venv}'s python is no longer venvlink's stub; run: venvlink convert {venv}")]
     if state.stale:
         return [

@@ -11,7 +11,7 @@ from pathlib import Path
 from ._atomic import cannot_write, new_symlink
 from ._convert import convert_undoably
 from ._registry import Export, Registry
-from ._venv import State, absolute, is_linkable
+from ._venv import State, absolute
 from .exceptions import VenvlinkError
 
 _PREFIX = "import sys; print(sys.prefix)"
@@ -151,7 +151,7 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
         target = os.path.relpath(entry, dest.parent) if relative else str(entry)
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         record = Export(str(dest), str(venv), target, name, now)
-        converted = not is_linkable(venv, name)
+        converted = not state.runs_stub(name)
         if converted and not convert_venv:
             msg = (
                 f"{venv} is not linkable: a link to it would run the base interpreter without it; "

@@ -97,17 +97,11 @@ class State:
         """Every interpreter entry is a stub, and pyvenv.cfg names the interpreter they run."""
         return EXECUTABLE_KEY in self.values and len(self.stubs) == len(self.entries)
 
+    def runs_stub(self, name: str) -> bool:
+        """Whether ``bin/name`` is a stub and pyvenv.cfg names the interpreter it runs."""
+        return EXECUTABLE_KEY in self.values and self.venv / "bin" / name in self.stubs
+
     @cached_property
     def stale(self) -> list[Path]:
         """The stubs that are not the installed stub (an older or newer venvlink made them)."""
         return [entry for entry in self.stubs if not _stub.is_current(entry.read_bytes())]
-
-
-def is_linkable(venv: Path, name: str = "python") -> bool:
-    """Whether ``venv/bin/name`` is a stub and pyvenv.cfg names the interpreter it runs."""
-    try:
-        values = _pyvenv_cfg.read(venv / "pyvenv.cfg")
-    except (OSError, VenvlinkError):
-        return False
-    entry = venv / "bin" / name
-    return EXECUTABLE_KEY in values and not entry.is_symlink() and _stub.is_stub(entry)
