@@ -19,7 +19,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-STUB_DIR = Path("src", "venvlink", "_stub")
+STUB_DIR = Path("src", "virtualenv_linkable", "_stub")
 FLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra"]
 # ELF e_machine -> the architecture's name in wheel platform tags
 MACHINES = {3: "i686", 40: "armv7l", 62: "x86_64", 183: "aarch64", 21: "ppc64le", 22: "s390x", 243: "riscv64"}
@@ -41,10 +41,10 @@ def compilers() -> list[list[str]]:
 
 
 def version(root: Path) -> str:
-    text = (root / "src" / "venvlink" / "__init__.py").read_text(encoding="utf-8")
+    text = (root / "src" / "virtualenv_linkable" / "__init__.py").read_text(encoding="utf-8")
     found = re.search(r'^__version__ = "([^"]+)"', text, re.MULTILINE)
     if found is None:
-        raise SystemExit("venvlink: no __version__ in src/venvlink/__init__.py")
+        raise SystemExit("venvlink: no __version__ in src/virtualenv_linkable/__init__.py")
     return found.group(1)
 
 
@@ -125,4 +125,4 @@ class StubBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         build_data["pure_python"] = False
         build_data["tag"] = f"py3-none-{platform}"
         if version != "editable":  # an editable install runs the stub from the source tree
-            build_data["force_include"][str(target)] = "venvlink/_stub/venvlink-stub"
+            build_data["force_include"][str(target)] = "virtualenv_linkable/_stub/venvlink-stub"

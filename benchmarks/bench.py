@@ -24,8 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import venvlink
-from venvlink._stub import template as stub_path
+import virtualenv_linkable
+from virtualenv_linkable._stub import template as stub_path
 
 HERE = Path(__file__).parent
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")  # before HOME moves to a temporary one
@@ -108,7 +108,7 @@ def startup(python: Path, work: Path, runs: int) -> dict[str, Any]:
     virtualenv("--no-seed", "--creator", "linkable", "-p", python, linkable)
     os.environ["XDG_STATE_HOME"] = str(work / "state")
     (work / "bin").mkdir()
-    venvlink.export(linkable, work / "bin" / "tool")
+    virtualenv_linkable.export(linkable, work / "bin" / "tool")
     for hop, target in (("c", linkable / "bin" / "python"), ("b", work / "hops" / "c"), ("a", work / "hops" / "b")):
         (work / "hops").mkdir(exist_ok=True)
         (work / "hops" / hop).symlink_to(target)
@@ -170,8 +170,18 @@ def stub_alone(work: Path, runs: int) -> dict[str, Any]:
         # stub does not have; this build is the same source and flags, unstripped
         unstripped = venv / "bin" / "python-unstripped"
         cc = ["musl-gcc", "-static"] if shutil.which("musl-gcc") else ["cc"]
-        source = HERE.parent / "src" / "venvlink" / "_stub" / "stub.c"
-        run([*cc, "-std=c99", "-O2", f'-DVENVLINK_VERSION="{venvlink.__version__}"', "-o", unstripped, source])
+        source = HERE.parent / "src" / "virtualenv_linkable" / "_stub" / "stub.c"
+        run(
+            [
+                *cc,
+                "-std=c99",
+                "-O2",
+                f'-DVENVLINK_VERSION="{virtualenv_linkable.__version__}"',
+                "-o",
+                unstripped,
+                source,
+            ]
+        )
         (work / "unstripped-tool").symlink_to(unstripped)
         out = work / "callgrind.out"
         subprocess.run(
@@ -232,14 +242,14 @@ def creation(python: Path, work: Path, runs: int) -> dict[str, Any]:
     samples = []
     for _ in range(runs * 5):
         start = time.perf_counter()
-        venvlink.convert(plain)
+        virtualenv_linkable.convert(plain)
         samples.append(time.perf_counter() - start)
-        venvlink.convert(plain, revert=True)
-    results["venvlink.convert() of a stdlib venv (in process)"] = summary(samples)
+        virtualenv_linkable.convert(plain, revert=True)
+    results["virtualenv_linkable.convert() of a stdlib venv (in process)"] = summary(samples)
     command = []
     for _ in range(5):
-        venvlink.convert(plain, revert=True)
-        command.append(timed([sys.executable, "-m", "venvlink", "convert", plain]))
+        virtualenv_linkable.convert(plain, revert=True)
+        command.append(timed([sys.executable, "-m", "virtualenv_linkable", "convert", plain]))
     results["venvlink convert (command, with Python's start-up)"] = summary(command)
     return results
 
@@ -269,7 +279,7 @@ def scale(python: Path, work: Path) -> dict[str, Any]:
         figures = {}
         for command in ("list", "doctor"):
             start = time.perf_counter()
-            run([sys.executable, "-m", "venvlink", command], env=env)
+            run([sys.executable, "-m", "virtualenv_linkable", command], env=env)
             figures[f"{command}_s"] = time.perf_counter() - start
         figures["doctor_ms_per_export"] = figures["doctor_s"] / count * 1e3
         results[str(count)] = figures

@@ -11,8 +11,8 @@ from docutils import nodes
 from docutils.parsers.rst import Directive
 from sphinx.application import Sphinx
 
-from venvlink import __version__
-from venvlink.__main__ import build_parser
+from virtualenv_linkable import __version__
+from virtualenv_linkable.__main__ import build_parser
 
 project = "venvlink"
 author = "venvlink developers"

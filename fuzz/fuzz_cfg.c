@@ -1,6 +1,6 @@
 /* libFuzzer target: the stub's pyvenv.cfg parser, on any bytes. */
 #define VENVLINK_FUZZ
-#include "../src/venvlink/_stub/stub.c"
+#include "../src/virtualenv_linkable/_stub/stub.c"
 
 #include <stdint.h>
 

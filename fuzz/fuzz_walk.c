@@ -6,7 +6,7 @@
  * inside a fresh temporary directory. Then the stub resolves root/a/python.
  */
 #define VENVLINK_FUZZ
-#include "../src/venvlink/_stub/stub.c"
+#include "../src/virtualenv_linkable/_stub/stub.c"
 
 #include <ftw.h>
 #include <stdint.h>

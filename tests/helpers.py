@@ -95,7 +95,7 @@ def run(cmd: list[Any], *, check: bool = True, **kwargs: Any) -> subprocess.Comp
 
 def venvlink(*args: Any, **kwargs: Any) -> tuple[int, str, str]:
     """The venvlink command in a process of its own, as users run it; never a traceback."""
-    result = run([sys.executable, "-m", "venvlink", *args], check=False, **kwargs)
+    result = run([sys.executable, "-m", "virtualenv_linkable", *args], check=False, **kwargs)
     assert "Traceback" not in result.stderr
     return result.returncode, result.stdout, result.stderr
 
@@ -140,22 +140,30 @@ def _record_line(name: str, data: bytes) -> str:
     return f"{name},sha256={digest},{len(data)}"
 
 
-def build_demo_wheel(directory: Path, version: str = "1.0") -> Path:
-    """A pure wheel of ``linkdemo`` with a console script, written directly: no build backend, no network.
-    The script prints ``sys.prefix``; ``linkdemo.VERSION`` is the version."""
-    info = f"linkdemo-{version}.dist-info"
+def build_wheel(directory: Path, name: str, version: str, files: dict[str, str], entry_points: str = "") -> Path:
+    """A pure wheel of ``files`` (path in the wheel: text), written directly: no build backend, no network."""
+    info = f"{name}-{version}.dist-info"
     files = {
-        "linkdemo/__init__.py": f"import sys\n\nVERSION = {version!r}\n\n\ndef main():\n    print(sys.prefix)\n",
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: linkdemo\nVersion: {version}\n",
+        **files,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: venvlink-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        f"{info}/entry_points.txt": "[console_scripts]\nlinkdemo = linkdemo:main\n",
+        **({f"{info}/entry_points.txt": entry_points} if entry_points else {}),
     }
-    wheel = directory / f"linkdemo-{version}-py3-none-any.whl"
+    wheel = directory / f"{name}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
         record = []
-        for name, text in files.items():
-            archive.writestr(name, text)
-            record.append(_record_line(name, text.encode()))
+        for path, text in files.items():
+            archive.writestr(path, text)
+            record.append(_record_line(path, text.encode()))
         record.append(f"{info}/RECORD,,")
         archive.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
     return wheel
+
+
+def build_demo_wheel(directory: Path, version: str = "1.0") -> Path:
+    """A wheel of ``linkdemo`` with a console script that prints ``sys.prefix``; ``linkdemo.VERSION`` is the
+    version."""
+    code = f"import sys\n\nVERSION = {version!r}\n\n\ndef main():\n    print(sys.prefix)\n"
+    return build_wheel(
+        directory, "linkdemo", version, {"linkdemo/__init__.py": code}, "[console_scripts]\nlinkdemo = linkdemo:main\n"
+    )

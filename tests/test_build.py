@@ -31,7 +31,7 @@ def hook(root: Path) -> Any:  # hatchling's hook class, imported from the build 
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
     """A copy of what the hook reads, so that a build here never replaces the stub the other tests use."""
-    for relative in ("src/venvlink/__init__.py", "src/venvlink/_stub/stub.c"):
+    for relative in ("src/virtualenv_linkable/__init__.py", "src/virtualenv_linkable/_stub/stub.c"):
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / relative, tmp_path / relative)
     return tmp_path
@@ -44,7 +44,7 @@ def build(source: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> tuple[di
         monkeypatch.setenv(name, value)
     build_data: dict[str, Any] = {"force_include": {}}
     hook(source).initialize("standard", build_data)
-    return build_data, source / "src" / "venvlink" / "_stub" / "venvlink-stub"
+    return build_data, source / "src" / "virtualenv_linkable" / "_stub" / "venvlink-stub"
 
 
 def test_wheel_holds_the_stub(tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_wheel_holds_the_stub(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("virtualenv_linkable-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-        info = archive.getinfo("venvlink/_stub/venvlink-stub")
+        info = archive.getinfo("virtualenv_linkable/_stub/venvlink-stub")
         assert archive.read(info)[:4] == b"\x7fELF"
         assert (info.external_attr >> 16) & stat.S_IXUSR
         wheel_file = archive.read(next(n for n in names if n.endswith(".dist-info/WHEEL"))).decode()
@@ -96,7 +96,7 @@ def test_warnings_are_errors_only_when_asked(source: Path, monkeypatch: pytest.M
     warn = "-Wpadded"  # the stub's structs have padding: a warning, not a bug
     cc = shutil.which("cc") or "cc"
     output = subprocess.run(
-        [cc, warn, "-fsyntax-only", source / "src/venvlink/_stub/stub.c"], capture_output=True, check=False
+        [cc, warn, "-fsyntax-only", source / "src/virtualenv_linkable/_stub/stub.c"], capture_output=True, check=False
     )
     assert b"warning" in output.stderr, "the flag must make the compiler warn, or this test proves nothing"
     build(source, monkeypatch, CC="cc", CFLAGS=warn)
@@ -121,5 +121,5 @@ def test_a_failing_or_missing_compiler_says_what_to_do(
         build(source, monkeypatch, CC=cc.format(tmp=source))
     said = str(stop.value.code)
     assert "\n" not in said
-    assert said.startswith(message.format(tmp=source, source=source / "src/venvlink/_stub/stub.c"))
-    assert not (source / "src/venvlink/_stub/venvlink-stub").exists(), "no half-built stub left"
+    assert said.startswith(message.format(tmp=source, source=source / "src/virtualenv_linkable/_stub/stub.c"))
+    assert not (source / "src/virtualenv_linkable/_stub/venvlink-stub").exists(), "no half-built stub left"

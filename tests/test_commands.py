@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from helpers import Interpreter, make_venv, run, venvlink
-from venvlink import _stub
-from venvlink.__main__ import main
+from virtualenv_linkable import _stub
+from virtualenv_linkable.__main__ import main
 
 ROOT = Path(__file__).parent.parent
 COMMANDS = ("export", "convert", "which", "list", "remove", "doctor")
@@ -45,11 +45,11 @@ def test_internal_failure_exits_3(tmp_path: Path) -> None:
     """venvlink itself failing (here: its stub, made to fail) is neither a problem found nor a user error:
     exit 3, one line, and -v adds the traceback."""
     code = (
-        "import sys, venvlink._stub as s\n"
+        "import sys, virtualenv_linkable._stub as s\n"
         "def boom(*a, **k):\n"
         "    raise RuntimeError('something venvlink did not expect')\n"
         "s.explain = boom\n"
-        "from venvlink.__main__ import main\n"
+        "from virtualenv_linkable.__main__ import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
     (tmp_path / "python3").symlink_to(sys.executable)

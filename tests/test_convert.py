@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from helpers import Interpreter, find_interpreters, make_venv, run, snapshot, sys_info, venvlink
-from venvlink import _stub
-from venvlink.__main__ import main
+from virtualenv_linkable import _stub
+from virtualenv_linkable.__main__ import main
 
 PYPY = next((i for i in find_interpreters() if i.implementation == "PyPy"), None)
 DEBIAN = Path("/usr/bin/python3")

@@ -16,8 +16,8 @@ except ImportError:  # virtualenv before 21 (tox -e virtualenv-oldest)
     from virtualenv.discovery.py_info import PythonInfo  # type: ignore[no-redef]
 
 from helpers import PYENV_ROOT, Interpreter, find_interpreters, make_venv, run, sys_info
-from venvlink import __version__, _stub
-from venvlink._creator import LinkableCreator
+from virtualenv_linkable import __version__, _stub
+from virtualenv_linkable._creator import LinkableCreator
 
 
 def virtualenv(*args: str | Path, **kwargs: object) -> str:

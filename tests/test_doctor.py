@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from helpers import Interpreter, make_venv, run, venvlink
-from venvlink import _stub
-from venvlink.__main__ import main
+from virtualenv_linkable import _stub
+from virtualenv_linkable.__main__ import main
 
 
 @pytest.fixture(autouse=True)

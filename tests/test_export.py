@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers import Interpreter, make_venv, run, sys_info, venvlink
-from venvlink.__main__ import main
+from virtualenv_linkable.__main__ import main
 
 KINDS = ["linkable", "stdlib", "builtin", "uv"]
 PLAIN_KINDS = KINDS[1:]
@@ -126,7 +126,7 @@ def test_concurrent_exports_to_one_dest(current: Interpreter, tmp_path: Path) ->
     venv = new_venv("linkable", current, tmp_path / "venv")
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "venvlink", "export", str(venv), str(tmp_path / "tool")],
+            [sys.executable, "-m", "virtualenv_linkable", "export", str(venv), str(tmp_path / "tool")],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -150,13 +150,13 @@ def test_dest_appearing_meanwhile_is_not_clobbered(current: Interpreter, tmp_pat
     dest = tmp_path / "tool"
     code = (
         "import pathlib, sys\n"
-        "import venvlink._export as e\n"
+        "import virtualenv_linkable._export as e\n"
         "real = e.prefix_of\n"
         "def prefix_of(*args, **kwargs):\n"
         f"    pathlib.Path({str(dest)!r}).write_text('mine')\n"
         "    return real(*args, **kwargs)\n"
         "e.prefix_of = prefix_of\n"
-        "from venvlink.__main__ import main\n"
+        "from virtualenv_linkable.__main__ import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
     result = run([sys.executable, "-c", code, "export", venv, dest], check=False)
@@ -313,16 +313,16 @@ def test_remove_forgets_a_link_already_gone(current: Interpreter, tmp_path: Path
 
 
 def test_python_api(current: Interpreter, tmp_path: Path) -> None:
-    import venvlink  # noqa: PLC0415
+    import virtualenv_linkable  # noqa: PLC0415
 
     venv = new_venv("stdlib", current, tmp_path / "venv")
-    result = venvlink.export(venv, tmp_path / "tool")
+    result = virtualenv_linkable.export(venv, tmp_path / "tool")
     assert result.converted
     assert result.dest == tmp_path / "tool"
-    resolution = venvlink.resolve(tmp_path / "tool")
+    resolution = virtualenv_linkable.resolve(tmp_path / "tool")
     assert resolution.prefix == venv
     assert resolution.hops == [str(tmp_path / "tool"), str(venv / "bin" / "python")]
-    assert venvlink.convert(venv).changed is False
+    assert virtualenv_linkable.convert(venv).changed is False
 
 
 def test_remove_finds_an_entry_of_venvlink_0_1(current: Interpreter, tmp_path: Path) -> None:

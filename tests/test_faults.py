@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from helpers import Interpreter, run, snapshot, sys_info
-from venvlink import _pyvenv_cfg
-from venvlink._stub import is_stub
+from virtualenv_linkable import _pyvenv_cfg
+from virtualenv_linkable._stub import is_stub
 
 DRIVER = """
 import os, pathlib, sys
@@ -35,7 +35,7 @@ def faulty(self, target):
     return rename(self, target)
 pathlib.Path.replace = faulty
 if tool == "venvlink":
-    from venvlink.__main__ import main
+    from virtualenv_linkable.__main__ import main
     sys.exit(main(sys.argv[4:]))
 from virtualenv.__main__ import run_with_catch
 run_with_catch(sys.argv[4:])
@@ -86,7 +86,7 @@ def test_convert_and_revert(current: Interpreter, tmp_path: Path, how: str, copi
     for _ in with_faults(how, "venvlink", "convert", venv):
         faults += 1
         assert_starts(venv)
-        run([sys.executable, "-m", "venvlink", "convert", "--revert", venv])  # back to the start, every time
+        run([sys.executable, "-m", "virtualenv_linkable", "convert", "--revert", venv])  # back to the start, every time
         assert_starts(venv)
         assert snapshot(venv) == before
     assert faults >= 4, "pyvenv.cfg and three interpreters: four renames"
@@ -94,7 +94,7 @@ def test_convert_and_revert(current: Interpreter, tmp_path: Path, how: str, copi
     converted = snapshot(venv)
     for _ in with_faults(how, "venvlink", "convert", "--revert", venv):
         assert_starts(venv)
-        run([sys.executable, "-m", "venvlink", "convert", venv])
+        run([sys.executable, "-m", "virtualenv_linkable", "convert", venv])
         assert snapshot(venv) == converted
     assert snapshot(venv) == before
 
@@ -119,7 +119,7 @@ def test_export_over_a_file(current: Interpreter, tmp_path: Path, how: str) -> N
         # the next try starts from the old state again
         dest.unlink()
         dest.write_text("the old tool")
-        run([sys.executable, "-m", "venvlink", "convert", "--revert", venv])
+        run([sys.executable, "-m", "virtualenv_linkable", "convert", "--revert", venv])
         registry.unlink(missing_ok=True)
     assert sys_info(dest)["prefix"] == str(venv)
     assert list(json.loads(registry.read_text())["exports"]) == [str(dest)]
@@ -150,7 +150,7 @@ def test_no_space_left(current: Interpreter, tmp_path: Path) -> None:
         "        os.dup2(real('/dev/full', os.O_WRONLY), fd)\n"
         "    return fd\n"
         "os.open = full\n"
-        "from venvlink.__main__ import main\n"
+        "from virtualenv_linkable.__main__ import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
     result = run([sys.executable, "-c", code, "convert", venv], check=False)
@@ -173,7 +173,7 @@ def without_override() -> list[str]:
 
 
 def venvlink_without(prefix: list[str], *args: str | Path, **kwargs: object) -> tuple[int, str]:
-    result = run([*prefix, sys.executable, "-m", "venvlink", *args], check=False, **kwargs)  # type: ignore[arg-type]
+    result = run([*prefix, sys.executable, "-m", "virtualenv_linkable", *args], check=False, **kwargs)  # type: ignore[arg-type]
     return result.returncode, result.stderr
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from venvlink._stub import template as stub_path
+from virtualenv_linkable._stub import template as stub_path
 
 NOBODY = 65534
 DEPLOY = 1000  # another user who owns a shared venv

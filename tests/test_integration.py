@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from helpers import Interpreter, build_demo_wheel, make_venv, run, sys_info
-from venvlink.__main__ import main
-from venvlink._stub import is_stub
+from virtualenv_linkable.__main__ import main
+from virtualenv_linkable._stub import is_stub
 
 
 @pytest.fixture(autouse=True)
@@ -72,9 +72,9 @@ def test_venv_upgrade_over_a_linkable_venv(current: Interpreter, tmp_path: Path)
     run([current.path, "-m", "venv", "--upgrade", venv], check=False)
     assert "venvlink-executable" not in (venv / "pyvenv.cfg").read_text()
     assert sys_info(venv / "bin" / "python")["prefix"] == str(venv)
-    doctor = run([sys.executable, "-m", "venvlink", "doctor"], check=False)
+    doctor = run([sys.executable, "-m", "virtualenv_linkable", "doctor"], check=False)
     assert doctor.returncode == 1
     assert f"not linkable; {venv}'s python is no longer venvlink's stub; run: venvlink convert {venv}" in doctor.stdout
     assert main(["convert", str(venv)]) == 0
-    assert run([sys.executable, "-m", "venvlink", "doctor"]).stdout == "all 1 exports are fine\n"
+    assert run([sys.executable, "-m", "virtualenv_linkable", "doctor"]).stdout == "all 1 exports are fine\n"
     assert sys_info(tmp_path / "tool")["prefix"] == str(venv)

@@ -42,3 +42,47 @@ def test_install_lines_name_this_distribution() -> None:
                 found[f"{page.name}: {installed}"] = installed.split("[")[0]
     assert found, "no install line found: the pattern is out of date"
     assert {where: installed for where, installed in found.items() if installed != name} == {}
+
+
+PAGES = [ROOT / name for name in ("README.md", "CONTRIBUTING.md", "CHANGELOG.md", "SECURITY.md")]
+PAGES += sorted((ROOT / "docs").glob("*.rst"))
+#: pages outside this repository that are linked to, each known to exist (checked by hand when added: a test has
+#: no network); the project's own site and repository are not among them until they are published
+KNOWN_PAGES = {
+    "https://semver.org/",
+}
+LINK = re.compile(
+    r"\]\(([^)\s]+)\)"  # Markdown [text](target)
+    r"|`[^`<]*<([^>`]+)>`_"  # reStructuredText `text <target>`_
+    r"|<(https?://[^>\s]+)>"  # an autolink <https://...>
+    r"|(?<![<(])(https?://[^\s)>`'\"]+)"  # a bare address
+)
+
+
+def anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces as hyphens."""
+    text = page.read_text()
+    if page.suffix == ".md":
+        titles = re.findall(r"^#+ (.+)$", text, re.MULTILINE)
+    else:
+        titles = re.findall(r"^(\S.*)\n[=\-^~]{3,}$", text, re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-") for title in titles}
+
+
+def test_every_link_resolves() -> None:
+    """A relative link names a file of the repository (and a heading in it); an address is one known to exist."""
+    broken = []
+    for page in PAGES:
+        for groups in LINK.findall(page.read_text()):
+            target = next(g for g in groups if g)
+            if target.startswith(("http://", "https://")):
+                if target not in KNOWN_PAGES:
+                    broken.append(f"{page.name}: {target} is not a page known to exist (KNOWN_PAGES)")
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.is_file():
+                broken.append(f"{page.name}: {target} names no file")
+            elif anchor and anchor not in anchors(linked):
+                broken.append(f"{page.name}: {target} names no heading of {linked.name}")
+    assert not broken

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from venvlink import _pyvenv_cfg
+from virtualenv_linkable import _pyvenv_cfg
 
 
 def test_keys_fold_in_ascii_only() -> None:

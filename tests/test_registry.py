@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from helpers import Interpreter, make_venv, run
-from venvlink._registry import Export, Registry
+from virtualenv_linkable._registry import Export, Registry
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +26,7 @@ def test_sixteen_concurrent_exports(current: Interpreter, tmp_path: Path) -> Non
     (tmp_path / "bin").mkdir()
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "venvlink", "export", str(venv), str(tmp_path / "bin" / f"tool{i}")],
+            [sys.executable, "-m", "virtualenv_linkable", "export", str(venv), str(tmp_path / "bin" / f"tool{i}")],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -46,7 +46,7 @@ def test_a_held_lock_is_named_and_waited_for_with_a_limit(current: Interpreter, 
         [
             sys.executable,
             "-c",
-            "import sys, time; from venvlink._registry import Registry\n"
+            "import sys, time; from virtualenv_linkable._registry import Registry\n"
             "with Registry().change():\n    print('held', flush=True); time.sleep(60)\n",
         ],
         stdout=subprocess.PIPE,
@@ -57,7 +57,9 @@ def test_a_held_lock_is_named_and_waited_for_with_a_limit(current: Interpreter, 
         assert holder.stdout.readline() == "held\n"
         start = time.monotonic()
         env = {**os.environ, "VENVLINK_LOCK_TIMEOUT": "1"}
-        result = run([sys.executable, "-m", "venvlink", "export", venv, tmp_path / "tool"], check=False, env=env)
+        result = run(
+            [sys.executable, "-m", "virtualenv_linkable", "export", venv, tmp_path / "tool"], check=False, env=env
+        )
         assert time.monotonic() - start < 30
     finally:
         holder.kill()
@@ -69,7 +71,9 @@ def test_a_held_lock_is_named_and_waited_for_with_a_limit(current: Interpreter, 
         "waited 1 s; try again when it is done\n"
     )
     assert not os.path.lexists(tmp_path / "tool")
-    assert run([sys.executable, "-m", "venvlink", "export", venv, tmp_path / "tool"]).returncode == 0, "released"
+    assert run([sys.executable, "-m", "virtualenv_linkable", "export", venv, tmp_path / "tool"]).returncode == 0, (
+        "released"
+    )
 
 
 def test_writes_are_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,7 +101,7 @@ def test_corrupt_registry_is_reported(current: Interpreter, tmp_path: Path, cont
     registry.write_text(content)
     venv = make_venv(current, tmp_path / "venv")
     for command in (["list"], ["doctor"], ["export", str(venv), str(tmp_path / "tool")]):
-        result = run([sys.executable, "-m", "venvlink", *command], check=False)
+        result = run([sys.executable, "-m", "virtualenv_linkable", *command], check=False)
         assert result.returncode == 1
         assert result.stderr.startswith(f"venvlink: error: the registry {registry} is corrupt")
         assert "Traceback" not in result.stderr
@@ -110,7 +114,23 @@ def test_newer_format_is_not_overwritten(tmp_path: Path) -> None:
     registry = tmp_path / "state" / "venvlink" / "exports.json"
     registry.parent.mkdir(parents=True)
     registry.write_text('{"format": 2, "exports": {}}')
-    result = run([sys.executable, "-m", "venvlink", "list"], check=False)
+    result = run([sys.executable, "-m", "virtualenv_linkable", "list"], check=False)
     assert result.returncode == 1
     assert "has format 2; upgrade venvlink" in result.stderr
     assert registry.read_text() == '{"format": 2, "exports": {}}'
+
+
+def test_a_registry_of_venvlink_0_2_is_read(current: Interpreter, tmp_path: Path) -> None:
+    """The import package was renamed after 0.2; the registry stayed where it was, in the same format."""
+    venv = make_venv(current, tmp_path / "venv")
+    dest = tmp_path / "tool"
+    dest.symlink_to(venv / "bin" / "python")
+    registry = tmp_path / "state" / "venvlink" / "exports.json"
+    registry.parent.mkdir(parents=True)
+    entry = {"created": "2026-11-20T10:00:00+00:00", "dest": str(dest), "name": "python"}
+    entry |= {"target": str(venv / "bin" / "python"), "venv": str(venv)}
+    registry.write_text(json.dumps({"format": 1, "exports": {str(dest): entry}}, indent=2) + "\n")  # as 0.2 wrote it
+    listed = json.loads(run([sys.executable, "-m", "virtualenv_linkable", "list", "--json"]).stdout)["exports"]
+    assert [(e["dest"], e["venv"], e["state"]) for e in listed] == [(str(dest), str(venv), "ok")]
+    run([sys.executable, "-m", "virtualenv_linkable", "remove", dest])
+    assert not os.path.lexists(dest)

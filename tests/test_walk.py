@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from venvlink import _stub, resolve
+from virtualenv_linkable import _stub, resolve
 
-STUB_SOURCE = Path(__file__).parent.parent / "src" / "venvlink" / "_stub" / "stub.c"
+STUB_SOURCE = Path(__file__).parent.parent / "src" / "virtualenv_linkable" / "_stub" / "stub.c"
 SANITIZE = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
 
 CASES: list[dict[str, Any]] = json.loads((Path(__file__).parent / "walk_cases.json").read_text())["cases"]
@@ -276,7 +276,7 @@ def test_identity_is_in_the_first_4_kib() -> None:
     """The stub finds out whether an interpreter is a stub by reading 4 KiB; venvlink reads the version there."""
     data = _stub.template().read_bytes()
     assert 0 <= data.find(_stub.IDENTITY) < 4096 - 64
-    assert _stub.version(data) == __import__("venvlink").__version__
+    assert _stub.version(data) == __import__("virtualenv_linkable").__version__
     assert _stub.recorded(data) == ""
     assert _stub.recorded(_stub.with_recorded(data, "/usr/bin/python3.12")) == "/usr/bin/python3.12"
 

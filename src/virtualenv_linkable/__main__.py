@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 #: the version of every --json document; a new field keeps it, a changed or removed one raises it
 SCHEMA = 1
-ISSUES = "https://github.com/venvlink/venvlink/issues"
 
 
 class Output:
@@ -211,6 +210,18 @@ def _cmd_doctor(args: argparse.Namespace, out: Output) -> int:
     return EXIT_PROBLEM if bad else EXIT_OK
 
 
+def _issues() -> str:
+    """Where bugs are reported: the distribution's ``Issues`` address, once it has one."""
+    from importlib.metadata import PackageNotFoundError, metadata  # noqa: PLC0415
+
+    try:
+        urls = metadata("virtualenv-linkable").get_all("Project-URL") or []
+    except PackageNotFoundError:
+        return ""
+    found = [url.partition(",")[2].strip() for url in urls if url.partition(",")[0].strip().lower() == "issues"]
+    return f" at {found[0]}" if found else ""
+
+
 def _command(sub: Any, name: str, summary: str, examples: str) -> argparse.ArgumentParser:  # noqa: ANN401
     common = argparse.ArgumentParser(add_help=False)
     loudness = common.add_mutually_exclusive_group()
@@ -317,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(
             f"venvlink: internal error: {type(error).__name__}: {error}; "
-            f"please report it at {ISSUES} (-v shows the traceback)",
+            f"please report it{_issues()} (-v shows the traceback)",
             file=sys.stderr,
         )
         return EXIT_INTERNAL

@@ -1,4 +1,7 @@
-"""venvlink: symlink a virtual environment's python anywhere and keep the virtual environment."""
+"""virtualenv-linkable: symlink a virtual environment's python anywhere and keep the virtual environment.
+
+The import package of the ``virtualenv-linkable`` distribution, whose command is ``venvlink``.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ _LAZY = {
 
 def __getattr__(name: str) -> object:
     if name not in _LAZY:
-        msg = f"module 'venvlink' has no attribute {name!r}"
+        msg = f"module {__name__!r} has no attribute {name!r}"
         raise AttributeError(msg)
     from importlib import import_module  # noqa: PLC0415
 
