@@ -65,13 +65,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(p, sizeof p, "%s/a/python", root);
     if (setjmp(venvlink_fuzz_exit) != 0)
         return 0; /* die(): a clean refusal */
-    int missing;
-    const char *named_by = find_interpreter(p, target);
+    struct choice choice;
+    find_interpreter(p, target, &choice);
     /* what the stub would exec: an absolute path, never a stub, an executable file unless a key named it
      * exactly (execv checks that one); argv[0] absolute, with no "." and no ".." */
-    int exact = !strcmp(named_by, "venvlink-executable") || !strcmp(named_by, "recorded");
+    int exact = !strcmp(choice.named_by, "venvlink-executable") || !strcmp(choice.named_by, "recorded");
     if (p[0] != '/' || target[0] != '/' || strstr(p, "/./") || strstr(p, "//") || has_dotdot(p) ||
-        is_stub(target, &missing) || (!exact && !is_executable_file(target)))
+        kind_of(target) == STUB || (!exact && !is_executable_file(target)))
         __builtin_trap();
     return 0;
 }

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,6 +91,15 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         patch.setenv("PIP_NO_CACHE_DIR", "1")
         patch.setenv("PYTHONDONTWRITEBYTECODE", "1")
         yield
+
+
+@pytest.fixture
+def world_readable_dir() -> Iterator[Path]:
+    """A temporary directory other users can enter (pytest's own are private to us)."""
+    directory = Path(tempfile.mkdtemp(prefix="venvlink-"))
+    directory.chmod(0o755)
+    yield directory
+    shutil.rmtree(directory)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,6 +16,8 @@ from typing import Any
 
 # before the suite moves HOME into a temporary directory (conftest.py)
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+NOBODY = 65534
+DEPLOY = 1000  # another user: who owns a shared venv, or who attacks
 SYS_INFO = (
     "import json, sys; print(json.dumps({'prefix': sys.prefix, 'exec_prefix': sys.exec_prefix, "
     "'base_prefix': sys.base_prefix, 'executable': sys.executable, 'path': sys.path}))"
@@ -84,9 +87,27 @@ def find_interpreters() -> list[Interpreter]:
     return sorted(found.values(), key=lambda i: (i.implementation, i.version, i.origin))
 
 
+def as_user(uid: int) -> list[str]:
+    """A command prefix that runs as ``uid`` with no supplementary groups (util-linux setpriv)."""
+    import pytest  # noqa: PLC0415
+
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("running as another user needs root and setpriv (util-linux)")
+    return [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+
+
 def run(cmd: list[Any], *, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run a command, and on an unexpected exit show what it printed."""
-    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=300, check=False, **kwargs)
+    result = subprocess.run(
+        [os.fsdecode(c) if isinstance(c, (bytes, os.PathLike)) else str(c) for c in cmd],
+        capture_output=True,
+        text=True,
+        errors="surrogateescape",
+        timeout=300,
+        check=False,
+        **kwargs,
+    )
     if check and result.returncode != 0:
         msg = f"{cmd} exited {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
         raise AssertionError(msg)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, make_venv, run, venvlink
+from helpers import Interpreter, make_venv, run, sys_info, venvlink
 from virtualenv_linkable import _stub
 from virtualenv_linkable.__main__ import main
 
@@ -212,3 +213,31 @@ def test_json_documents_are_as_documented(current: Interpreter, tmp_path: Path) 
         assert keys(document) == documented_fields(name), name
     for path in ("path", "pyvenv_cfg", "executable", "argv0", "prefix"):
         assert os.path.isabs(documents["json-which"][path])
+
+
+def test_paths_that_are_not_utf_8(current: Interpreter, tmp_path: Path) -> None:
+    """Paths are bytes to the kernel: a venv under a Latin-1 directory name goes through every command, the
+    registry and --json (where such a byte is the lone surrogate U+DCxx, as Python's os.fsdecode gives it)."""
+    latin = os.fsdecode(bytes(tmp_path) + b"/caf\xe9")
+    os.mkdir(latin)
+    run([current.path, "-m", "venv", "--without-pip", tmp_path / "plain"])  # venv cannot write such a path itself
+    venv = os.path.join(latin, "venv")
+    os.rename(tmp_path / "plain", venv)
+    tool = os.path.join(latin, "tool")
+    env = {**os.environ, "LC_ALL": "C.UTF-8"}  # where Python's stdout is strict UTF-8
+    said = {}
+    for command in (["export", venv, tool], ["which", tool], ["list"], ["doctor", "-v"], ["convert", venv]):
+        done = subprocess.run(
+            [sys.executable, "-m", "virtualenv_linkable", *command], capture_output=True, env=env, check=False
+        )
+        assert done.returncode == 0, (command, done.stderr)
+        said[command[0]] = done.stdout + done.stderr
+    assert os.fsencode(f"sys.prefix  {venv}") in said["which"]
+    assert os.fsencode(f"{tool} -> {venv}/bin/python  [ok]") in said["list"]
+    listed = json.loads(venvlink("list", "--json")[1])["exports"]
+    assert [(e["dest"], e["venv"], e["state"]) for e in listed] == [(tool, venv, "ok")]
+    assert "caf\\udce9" in (tmp_path / "state" / "venvlink" / "exports.json").read_text()
+    assert json.loads(venvlink("which", "--json", tool)[1])["prefix"] == venv
+    assert sys_info(tool)["prefix"] == venv
+    assert venvlink("convert", "--revert", venv)[0] == 0
+    assert venvlink("remove", tool)[0] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -200,3 +201,85 @@ def test_copies_stay_copies(current: Interpreter, tmp_path: Path) -> None:
     assert own.read_bytes() == copy
     assert f"venvlink-executable = {own}" in (venv / "pyvenv.cfg").read_text()
     assert sys_info(venv / "bin" / "python")["prefix"] == str(venv)
+
+
+@pytest.mark.parametrize("named", ["/abs/secret", "libexec/../../secret", "../../secret", "libexec/x/../../../secret"])
+def test_revert_moves_nothing_from_outside_the_venv(named: str, current: Interpreter, tmp_path: Path) -> None:
+    """A venvlink-restore record names only entries of bin/ and libexec/: one edited to name another file (root's
+    0600 secret, here) is refused before anything moves."""
+    secret = tmp_path / "secret"
+    secret.write_text("root's")
+    secret.chmod(0o600)
+    venv = make_venv(current, tmp_path / "a" / "b" / "venv")
+    cfg = venv / "pyvenv.cfg"
+    record = '{"entries": {"python": {"copy": "' + named.replace("/abs/secret", str(secret)) + '"}}}'
+    cfg.write_text(
+        "".join(
+            f"venvlink-restore = {record}\n" if line.startswith("venvlink-restore") else line for line in cfg.open()
+        )
+    )
+    before = snapshot(venv)
+    code, _, err = venvlink("convert", "--revert", venv)
+    assert code == 1
+    assert err.startswith(f"venvlink: error: venvlink-restore in {cfg} is not what venvlink wrote (python has copy ")
+    assert err.count("\n") == 1
+    assert secret.read_text() == "root's"
+    assert snapshot(venv) == before
+
+
+def test_convert_never_follows_a_symlinked_bin(current: Interpreter, tmp_path: Path) -> None:
+    """VENV/bin is a link to a directory elsewhere (root's, here): convert writes only inside the venv, so it
+    refuses, and that directory is untouched."""
+    venv = new_venv("stdlib", current, tmp_path / "venv")
+    elsewhere = tmp_path / "root-owned-bin"
+    (venv / "bin").rename(elsewhere)
+    shutil.copy(current.real, elsewhere / "python3.x")
+    (venv / "bin").symlink_to(elsewhere)
+    before = {p.name: (p.is_symlink(), p.read_bytes() if p.is_file() else b"") for p in elsewhere.iterdir()}
+    for command in (["convert"], ["convert", "--revert"], ["export", "--force"]):
+        code, _, err = venvlink(*command, venv, *([tmp_path / "tool"] if "export" in command else []))
+        assert code == 1
+        assert err == (
+            f"venvlink: error: {venv / 'bin'} is a symlink (to {elsewhere}); venvlink changes only what is inside "
+            "the venv itself: put the directory in its place\n"
+        )
+    assert {p.name: (p.is_symlink(), p.read_bytes() if p.is_file() else b"") for p in elsewhere.iterdir()} == before
+    assert not (venv / "libexec").exists()
+
+
+def test_convert_refuses_a_pyvenv_cfg_every_user_can_write(current: Interpreter, tmp_path: Path) -> None:
+    """A venv made under umask 000: its stubs would refuse its pyvenv.cfg, so convert refuses first, unchanged,
+    and the venv keeps running as it did."""
+    venv = new_venv("stdlib", current, tmp_path / "venv")
+    (venv / "pyvenv.cfg").chmod(0o666)
+    refused(venv, f"{venv / 'pyvenv.cfg'} can be written by every user (mode 666)", "chmod o-w")
+    assert sys_info(venv / "bin" / "python")["prefix"] == str(venv)
+
+
+def test_a_symlinked_pyvenv_cfg_is_a_symlink_again_after_revert(current: Interpreter, tmp_path: Path) -> None:
+    venv = new_venv("stdlib", current, tmp_path / "venv")
+    shared = tmp_path / "shared.cfg"
+    (venv / "pyvenv.cfg").rename(shared)
+    (venv / "pyvenv.cfg").symlink_to("../shared.cfg")
+    before, shared_before = snapshot(venv), shared.read_bytes()
+    assert main(["convert", str(venv)]) == 0
+    assert not (venv / "pyvenv.cfg").is_symlink(), "never written through"
+    assert shared.read_bytes() == shared_before
+    assert sys_info(venv / "bin" / "python")["prefix"] == str(venv)
+    assert main(["convert", "--revert", str(venv)]) == 0
+    assert snapshot(venv) == before
+    assert shared.read_bytes() == shared_before
+
+
+def test_revert_twice_changes_nothing(current: Interpreter, tmp_path: Path) -> None:
+    """A pyvenv.cfg without a final newline, reverted twice (and a venv never converted, once): byte for byte."""
+    venv = new_venv("stdlib", current, tmp_path / "venv")
+    cfg = venv / "pyvenv.cfg"
+    cfg.write_bytes(cfg.read_bytes().rstrip(b"\n"))
+    before = snapshot(venv)
+    assert venvlink("convert", "--revert", venv)[1] == f"{venv} has no stub; nothing to revert\n"
+    assert snapshot(venv) == before
+    assert main(["convert", str(venv)]) == 0
+    assert main(["convert", "--revert", str(venv)]) == 0
+    assert main(["convert", "--revert", str(venv)]) == 0
+    assert snapshot(venv) == before

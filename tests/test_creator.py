@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ try:
 except ImportError:  # virtualenv before 21 (tox -e virtualenv-oldest)
     from virtualenv.discovery.py_info import PythonInfo  # type: ignore[no-redef]
 
-from helpers import PYENV_ROOT, Interpreter, find_interpreters, make_venv, run, sys_info
+from helpers import NOBODY, PYENV_ROOT, Interpreter, as_user, find_interpreters, make_venv, run, sys_info
 from virtualenv_linkable import __version__, _stub
 from virtualenv_linkable._creator import LinkableCreator
 
@@ -178,3 +179,18 @@ def test_every_interpreter_entry_is_a_stub(
     assert is_stub(entry)
     restore = (tmp_path / "venv" / "pyvenv.cfg").read_text()
     assert f'"{free_threaded}": {{"link": "python"}}' in restore
+
+
+def test_umask_000_makes_a_venv_that_runs_for_everyone(world_readable_dir: Path) -> None:
+    """Under umask 000 virtualenv writes pyvenv.cfg 0666, which the stub refuses (anyone could point it anywhere):
+    the creator writes it without others' write bit, and the venv runs for its owner and for another user."""
+    system = [i for i in find_interpreters() if i.origin == "system" and i.implementation == "CPython"]
+    if not system:
+        pytest.skip("needs a CPython in /usr/bin, which another user can run")
+    venv = world_readable_dir / "venv"
+    cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", system[0].path, venv]
+    subprocess.run(cmd, check=True, preexec_fn=lambda: os.umask(0))  # the umask, in the child only
+    assert (venv / "pyvenv.cfg").stat().st_mode & 0o002 == 0
+    assert sys_info(venv / "bin" / "python")["prefix"] == str(venv)
+    other = run([*as_user(NOBODY), venv / "bin" / "python", "-c", "import sys; print(sys.prefix)"])
+    assert other.stdout.strip() == str(venv)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, make_venv, run, sys_info, venvlink
+from helpers import DEPLOY, Interpreter, as_user, make_venv, run, sys_info, venvlink
 from virtualenv_linkable.__main__ import main
 
 KINDS = ["linkable", "stdlib", "builtin", "uv"]
@@ -337,3 +337,56 @@ def test_remove_finds_an_entry_of_venvlink_0_1(current: Interpreter, tmp_path: P
     registry_file(tmp_path).write_text(json.dumps({"format": 1, "exports": {str(dest): {**entry, "created": "x"}}}))
     assert venvlink("remove", dest)[:2] == (0, f"removed {dest}\n")
     assert recorded(tmp_path) == {}
+
+
+SWAPPER = """
+import os, sys, time
+team, evil = sys.argv[1], sys.argv[2]
+n, end = 0, time.time() + 120
+while time.time() < end:
+    for entry in os.scandir(team):
+        if not entry.name.endswith(".venvlink") or entry.name.startswith(".mine"):
+            continue
+        n += 1
+        mine = os.path.join(team, f".mine{n}.x")
+        try:
+            if entry.is_dir(follow_symlinks=False):  # a directory of venvlink's: put one of ours in its place
+                os.rename(entry.path, mine)
+                os.mkdir(entry.path)
+                os.symlink(evil, os.path.join(entry.path, "link"))
+            else:  # a link of venvlink's: ours over it
+                os.symlink(evil, mine)
+                os.replace(mine, entry.path)
+        except OSError:
+            pass
+"""
+
+
+def test_export_runs_nothing_of_whoever_can_write_dests_directory(
+    current: Interpreter, world_readable_dir: Path
+) -> None:
+    """Root exports into a directory another user can write (a team's bin/, the ~/bin of a user root exports for)
+    while that user renames links of their own over whatever venvlink puts there, as fast as a loop can: nothing
+    of theirs runs, and DEST is never theirs. (They can make an export give up, as they can delete DEST: it is
+    in their directory.)"""
+    attacker = as_user(DEPLOY)
+    venv = make_venv(current, world_readable_dir / "venv")
+    team = world_readable_dir / "team-bin"
+    team.mkdir(mode=0o777)
+    team.chmod(0o777)
+    marker, evil = world_readable_dir / "ran", world_readable_dir / "evil"
+    evil.write_text(f"#!/bin/sh\necho ran >> {marker}\n")
+    evil.chmod(0o755)
+    swapper = subprocess.Popen([*attacker, "/usr/bin/python3", "-c", SWAPPER, team, evil])
+    try:
+        outcomes = [venvlink("export", "--force", venv, team / "tool") for _ in range(15)]
+    finally:
+        swapper.kill()
+        swapper.wait()
+    assert not marker.exists(), "the attacker's program ran as root"
+    for code, _, err in outcomes:
+        assert code == 0 or (code == 1 and err.count("\n") == 1), err
+    if os.path.lexists(team / "tool"):
+        assert os.readlink(team / "tool") == str(venv / "bin" / "python")
+    assert venvlink("export", "--force", venv, team / "tool")[0] == 0, "and once they stop, the export goes through"
+    assert os.readlink(team / "tool") == str(venv / "bin" / "python")

@@ -1,6 +1,6 @@
 """A fault between any two steps of convert, export and creation leaves the old state or the new one.
 
-Every step that changes a file is a rename (``Path.replace``). A driver runs the real command with the k-th
+Every step that changes a file is a rename (``os.replace``). A driver runs the real command with the k-th
 rename failing (an exception) or killing the process (``os._exit``: no clean-up runs), for every k until the
 command gets through; after each fault the venv must start, and pyvenv.cfg and the registry must parse.
 """
@@ -21,19 +21,19 @@ from virtualenv_linkable import _pyvenv_cfg
 from virtualenv_linkable._stub import is_stub
 
 DRIVER = """
-import os, pathlib, sys
+import os, sys
 fault_at, how, tool = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 renames = 0
-rename = pathlib.Path.replace
-def faulty(self, target):
+rename = os.replace
+def faulty(*args, **kwargs):
     global renames
     renames += 1
     if renames - 1 == fault_at:  # once: what runs after the fault (an undo) renames for real
         if how == "kill":
             os._exit(137)
         raise OSError(5, "Input/output error (injected)")
-    return rename(self, target)
-pathlib.Path.replace = faulty
+    return rename(*args, **kwargs)
+os.replace = faulty
 if tool == "venvlink":
     from virtualenv_linkable.__main__ import main
     sys.exit(main(sys.argv[4:]))

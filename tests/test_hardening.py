@@ -5,25 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
+import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from helpers import DEPLOY, NOBODY, as_user
 from virtualenv_linkable._stub import template as stub_path
-
-NOBODY = 65534
-DEPLOY = 1000  # another user who owns a shared venv
-
-
-def as_user(uid: int) -> list[str]:
-    """A command prefix that runs as ``uid`` with no supplementary groups (util-linux setpriv)."""
-    setpriv = shutil.which("setpriv")
-    if os.geteuid() != 0 or setpriv is None:
-        pytest.skip("running as another user needs root and setpriv (util-linux)")
-    return [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
 
 
 def stub_venv(directory: Path, owner: int) -> Path:
@@ -35,15 +24,6 @@ def stub_venv(directory: Path, owner: int) -> Path:
     for path in (directory / "venv", directory / "venv" / "bin", stub, directory / "venv" / "pyvenv.cfg"):
         os.chown(path, owner, owner)
     return directory / "venv"
-
-
-@pytest.fixture
-def world_readable_dir() -> Iterator[Path]:
-    """A temporary directory another user can enter (pytest's own are private to us)."""
-    directory = Path(tempfile.mkdtemp(prefix="venvlink-"))
-    directory.chmod(0o755)
-    yield directory
-    shutil.rmtree(directory)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="running a set-uid program as another user needs root")
@@ -153,3 +133,34 @@ def test_no_proc(world_readable_dir: Path) -> None:
     script = f"umount -l /proc && test ! -e /proc/self && exec {world_readable_dir / 'tool'} hello"
     result = subprocess.run([unshare, "--mount", "sh", "-c", script], capture_output=True, text=True, check=False)
     assert (result.returncode, result.stdout, result.stderr) == (0, "hello\n", "")
+
+
+def test_fexecve_of_a_close_on_exec_descriptor_runs_the_own_venv(world_readable_dir: Path) -> None:
+    """Python's os.execve(fd, ...) with a non-inheritable fd: the kernel's record of the path is /dev/fd/N, gone
+    once the stub runs. A plain venv's python starts (from argv[0]); the stub runs the venv it lives in."""
+    venv = stub_venv(world_readable_dir, 0)
+    code = (
+        "import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); assert not os.get_inheritable(fd); "
+        "os.execve(fd, ['tool', 'hello'], {})"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, venv / "bin" / "python"], capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "hello\n", "")
+
+
+def test_file_capabilities_are_refused_by_name(world_readable_dir: Path) -> None:
+    """A stub with file capabilities starts privileged (AT_SECURE) for other users: refused, and the message says
+    what made it so and how to take it away (not `chmod ug-s`, which would do nothing)."""
+    setcap = shutil.which("setcap")
+    if setcap is None:
+        pytest.skip("setcap (Debian: libcap2-bin) is not installed")
+    venv = stub_venv(world_readable_dir, 0)
+    stub = venv / "bin" / "python"
+    subprocess.run([setcap, "cap_net_raw+ep", stub], check=True)
+    result = subprocess.run([*as_user(NOBODY), stub, "hello"], capture_output=True, text=True, check=False)
+    assert result.returncode == 127
+    assert result.stderr == (
+        "venvlink: refusing to run with file capabilities (the kernel marks this start privileged); "
+        f"remove them: setcap -r {stub}\n"
+    )

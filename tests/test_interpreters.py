@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, make_venv, run, sys_info
+from helpers import Interpreter, make_venv, run, snapshot, sys_info
 
 IMPORT_DEMO = "import linkdemo, sys; print(sys.prefix)"
 BASE = "import json, os, sys; print(json.dumps([sys.executable, os.path.realpath(sys._base_executable), sys.version]))"
@@ -219,3 +219,27 @@ def test_cpython_test_venv_through_a_link(interpreter: Interpreter, tmp_path: Pa
     run([interpreter.path, "-m", "venv", "--without-pip", plain])
     through_link = failures(link(tmp_path / "tool", venv / "bin" / "python"))
     assert through_link <= failures(plain / "bin" / "python"), sys.version
+
+
+def test_base_interpreter_behind_a_wrapper_script(interpreter: Interpreter, tmp_path: Path) -> None:
+    """A base "interpreter" that is a #! wrapper doing `exec -a "$0" real-python "$@"` (nixpkgs' makeWrapper,
+    python3.withPackages, HPC modules): the kernel hands it, as $0, the path exec'd. A plain venv of it runs with
+    its venv; converted, it must too, directly and through a link, and `which` must say what really happens."""
+    wrapper = tmp_path / "wrapped" / interpreter.versioned_name
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/bash\nexec -a "$0" {interpreter.real} "$@"\n')
+    wrapper.chmod(0o755)
+    venv = tmp_path / "venv"
+    run([wrapper, "-m", "venv", "--without-pip", venv])
+    plain = sys_info(venv / "bin" / "python")
+    assert plain["prefix"] == str(venv), "the plain venv of a wrapper works"
+    before = snapshot(venv)
+    tool = link(tmp_path / "tool", venv / "bin" / "python")
+    assert run([sys.executable, "-m", "virtualenv_linkable", "convert", venv]).returncode == 0
+    for path in (venv / "bin" / "python", tool):
+        info = sys_info(path)
+        assert (info["prefix"], info["base_prefix"]) == (str(venv), plain["base_prefix"]), path
+    which = json.loads(run([sys.executable, "-m", "virtualenv_linkable", "which", "--json", tool]).stdout)
+    assert (which["prefix"], which["executable"], which["fix"]) == (str(venv), str(wrapper), None)
+    assert run([sys.executable, "-m", "virtualenv_linkable", "convert", "--revert", venv]).returncode == 0
+    assert snapshot(venv) == before

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, make_venv, run
+from helpers import DEPLOY, Interpreter, as_user, make_venv, run
 from virtualenv_linkable._registry import Export, Registry
 
 
@@ -134,3 +134,48 @@ def test_a_registry_of_venvlink_0_2_is_read(current: Interpreter, tmp_path: Path
     assert [(e["dest"], e["venv"], e["state"]) for e in listed] == [(str(dest), str(venv), "ok")]
     run([sys.executable, "-m", "virtualenv_linkable", "remove", dest])
     assert not os.path.lexists(dest)
+
+
+SPY = "#!/bin/sh\necho ran >> {marker}\n"
+
+
+@pytest.mark.parametrize("command", ["list", "doctor", "remove", "export"])
+@pytest.mark.parametrize("where", ["HOME", "XDG_STATE_HOME"])
+def test_another_users_registry_is_refused(
+    command: str, where: str, current: Interpreter, world_readable_dir: Path, tmp_path: Path
+) -> None:
+    """Root with another user's HOME or XDG_STATE_HOME (``sudo -E``, ``env_keep+=HOME``): venvlink runs the venvs
+    a registry names, so it refuses one that is not root's own, before running or writing anything."""
+    as_user(DEPLOY)  # skips unless root
+    home = world_readable_dir / "alice"
+    state = home / ".local" / "state"
+    (state / "venvlink").mkdir(parents=True)
+    marker = world_readable_dir / "ran"
+    theirs = home / "venv"
+    (theirs / "bin").mkdir(parents=True)
+    (theirs / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (theirs / "bin" / "python").write_text(SPY.format(marker=marker))
+    (theirs / "bin" / "python").chmod(0o755)
+    (home / "tool").symlink_to(theirs / "bin" / "python")
+    entry = {"dest": str(home / "tool"), "venv": str(theirs), "target": str(theirs / "bin" / "python")}
+    entry |= {"name": "python", "created": "2026-11-20T10:00:00+00:00"}
+    registry = state / "venvlink" / "exports.json"
+    registry.write_text(json.dumps({"format": 1, "exports": {entry["dest"]: entry}}))
+    for path in (home, *home.rglob("*")):
+        os.lchown(path, DEPLOY, DEPLOY)
+    env = {**os.environ, "HOME": str(home)}
+    env.pop("XDG_STATE_HOME")
+    if where == "XDG_STATE_HOME":
+        env = {**os.environ, "XDG_STATE_HOME": str(state)}
+    args = {"list": [], "doctor": [], "remove": [home / "tool"]}
+    args["export"] = [make_venv(current, tmp_path / "v"), tmp_path / "t"]
+    result = run([sys.executable, "-m", "virtualenv_linkable", command, *args[command]], check=False, env=env)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"venvlink: error: refusing the registry {registry}: {registry} belongs to ")
+    assert (
+        f"(uid {DEPLOY}), not to you (root (uid 0)), and venvlink runs the programs a registry names" in result.stderr
+    )
+    assert result.stderr.count("\n") == 1
+    assert not marker.exists()
+    assert os.path.lexists(home / "tool")
+    assert not os.path.lexists(tmp_path / "t")

@@ -80,31 +80,33 @@ def printer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory / "printer"
 
 
+def make(path: Path, spec: str | dict[str, Any], root: Path, printer: Path, stub_bytes: bytes) -> None:
+    """One entry of a case's layout (see the table's "about")."""
+    if isinstance(spec, dict):
+        text = spec["repeat"].replace("{root}", str(root)) * spec["times"]
+        if "pad_to" in spec:  # a comment line fills the file to exactly pad_to bytes
+            text += "#" * (spec["pad_to"] - len(text.encode()) - 1) + "\n"
+        path.write_text(text)
+    elif spec in {"dir", "fifo", "python"}:
+        {"dir": path.mkdir, "fifo": lambda: os.mkfifo(path), "python": lambda: shutil.copy(printer, path)}[spec]()
+    elif spec.startswith("link:"):
+        path.symlink_to(spec[len("link:") :].replace("{root}", str(root)))
+    else:
+        recorded = spec.partition(":")[2].replace("{root}", str(root))
+        if spec.startswith("stub"):
+            path.write_bytes(_stub.with_recorded(stub_bytes, recorded) if recorded else stub_bytes)
+        else:
+            path.write_text(spec.replace("{root}", str(root)))
+        path.chmod(0o755)
+
+
 def build_layout(root: Path, case: dict[str, Any], printer: Path, stub: Path | None = None) -> None:
     if (case.get("owners") or case.get("link_owners")) and os.geteuid() != 0:
         pytest.skip("giving a file to another user needs root")
     stub_bytes = (stub or _stub.template()).read_bytes()
     for relative, spec in case["layout"].items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(spec, dict):
-            text = spec["repeat"].replace("{root}", str(root)) * spec["times"]
-            if "pad_to" in spec:  # a comment line fills the file to exactly pad_to bytes
-                text += "#" * (spec["pad_to"] - len(text.encode()) - 1) + "\n"
-            path.write_text(text)
-        elif spec == "dir":
-            path.mkdir(exist_ok=True)
-        elif spec.startswith("stub"):
-            recorded = spec.partition(":")[2].replace("{root}", str(root))
-            path.write_bytes(_stub.with_recorded(stub_bytes, recorded) if recorded else stub_bytes)
-            path.chmod(0o755)
-        elif spec == "python":
-            shutil.copy(printer, path)
-        elif spec.startswith("link:"):
-            path.symlink_to(spec[len("link:") :].replace("{root}", str(root)))
-        else:
-            path.write_text(spec.replace("{root}", str(root)))
-            path.chmod(0o755)
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        make(root / relative, spec, root, printer, stub_bytes)
     for relative, mode in case.get("modes", {}).items():
         (root / relative).chmod(int(mode, 8))
     for relative, uid in case.get("owners", {}).items():

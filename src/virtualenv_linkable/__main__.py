@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 
@@ -94,6 +95,10 @@ def _cmd_convert(args: argparse.Namespace, out: Output) -> int:
 def which_document(resolution: Resolution) -> dict[str, Any]:
     """``venvlink which --json``: the same keys for every path; paths absolute, null where not known."""
     lost = resolution.lost_venv
+    cfg = resolution.pyvenv_cfg
+    venv = cfg.parent.parent if cfg is not None and cfg.parent.name == "bin" else cfg.parent if cfg else None
+    # a stub that finds its venv but execs a #! wrapper outside it (as venvlink 0.2 did): CPython misses the venv
+    missed = resolution.via_stub and venv is not None and resolution.prefix is None and not resolution.error
     return {
         "path": resolution.path,
         "via_stub": resolution.via_stub,
@@ -108,7 +113,7 @@ def which_document(resolution: Resolution) -> dict[str, Any]:
         "lost_venv": _text(lost),
         "fix": f"venvlink convert {lost}"
         if lost
-        else (f"venvlink convert {resolution.prefix}" if resolution.stale else None),
+        else (f"venvlink convert {venv}" if resolution.stale or missed else None),
     }
 
 
@@ -132,6 +137,8 @@ def _cmd_which(args: argparse.Namespace, out: Output) -> int:
         out.answer(f"sys.prefix  {info['prefix'] or '(no venv)'}")
         if info["stale"]:
             out.note(f"this stub is not the installed venvlink's; upgrade it: {info['fix']}")
+        elif info["fix"]:
+            out.note(f"CPython will not see {info['pyvenv_cfg']} from that argv[0]; fix: {info['fix']}")
     elif info["pyvenv_cfg"] is not None:
         out.answer(f"not venvlink's stub: {info['executable']} runs and finds {info['pyvenv_cfg']} beside the path")
         out.answer(f"sys.prefix  {info['prefix']}")
@@ -310,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``venvlink`` command. Errors are one line on stderr; the exit status says which kind."""
     args = build_parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # a path is bytes: one that is not UTF-8 is printed as it is
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="surrogateescape")
     try:
         return int(args.run(args, Output(args.verbosity)))
     except VenvlinkError as error:

@@ -1,119 +1,255 @@
-"""Atomic file operations: every file venvlink changes is replaced by a rename, never written in place.
+"""Every change venvlink makes is a rename inside a directory held open, and each is recorded with its undo.
 
 A venv's ``bin/python`` is usually a symlink to the base interpreter; opening it for writing would overwrite the
-system's Python. So nothing here opens an existing path for writing: new content goes to a fresh temporary name in
-the same directory, which is then renamed over the path (the link itself, not its target). Messages name the path
+system's Python. So nothing here opens an existing name for writing: new content goes to a fresh temporary name in
+the same directory, which is then renamed over the name (the link itself, never its target). Each directory is held
+by a descriptor, opened without following a link for its last name where venvlink did not expect one: a change
+lands in the directory that was checked, whatever its path names by the time of the change. Messages name the path
 the user knows, never the temporary one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from contextlib import contextmanager
+import stat
 from pathlib import Path
 
 from . import TYPE_CHECKING
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable
+    from types import TracebackType
+
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 
-def _temporary_name(directory: Path, name: str) -> Path:
+def temporary_name(name: str) -> str:
     """A fresh hidden name beside ``name``; os.urandom, as secrets and tempfile cost more to import than to use."""
-    return directory / f".{name}.{os.urandom(4).hex()}.venvlink"
+    return f".{name}.{os.urandom(4).hex()}.venvlink"
 
 
 def cannot_write(path: Path, error: OSError) -> VenvlinkError:
     return VenvlinkError(f"cannot write {path}: {error.strerror or error}; nothing was changed")
 
 
-def fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (POSIX: the directory entry is data of the directory)."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+class Directory:
+    """A directory held open by a descriptor; names are relative to it, ``path`` serves for messages."""
 
+    def __init__(self, fd: int, path: Path) -> None:
+        self.fd = fd
+        self.path = path
 
-@contextmanager
-def _removed_on_failure(temporary: Path, path: Path) -> Iterator[None]:
-    """If anything fails before ``temporary`` takes ``path``'s place, remove it; an OSError becomes one line."""
-    try:
-        yield
-    except BaseException as error:
-        temporary.unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise cannot_write(path, error) from None
-        raise
-
-
-def replace_file(path: Path, data: bytes, mode: int, *, durable: bool = False) -> None:
-    """Make ``path`` a new regular file holding ``data``, atomically; with ``durable``, on disk before returning."""
-    while True:
-        temporary = _temporary_name(path.parent, path.name)
+    @classmethod
+    def open(cls, path: Path, *, follow: bool = True) -> Directory:
+        """``path`` as a directory; with ``follow`` false, refused when its last name is a symlink."""
         try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            continue
+            return cls(os.open(path, _DIRECTORY | (0 if follow else os.O_NOFOLLOW)), path)
         except OSError as error:
-            raise cannot_write(path, error) from None
-        break
-    with _removed_on_failure(temporary, path):
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-            os.fchmod(stream.fileno(), mode)
-            if durable:
-                stream.flush()
-                os.fsync(stream.fileno())
-        temporary.replace(path)
+            raise _not_a_directory(path, error) from None
+
+    def sub(self, name: str) -> Directory:
+        """The directory ``name`` in this one, itself and never a symlink to elsewhere."""
+        try:
+            return Directory(os.open(name, _DIRECTORY | os.O_NOFOLLOW, dir_fd=self.fd), self.path / name)
+        except OSError as error:
+            raise _not_a_directory(self.path / name, error) from None
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def __enter__(self) -> Directory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def names(self) -> list[str]:
+        return sorted(os.listdir(self.fd))
+
+    def lstat(self, name: str) -> os.stat_result | None:
+        """The entry ``name`` itself (a link is not followed), or None when there is none."""
+        try:
+            return os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+
+    def is_link(self, name: str) -> bool:
+        found = self.lstat(name)
+        return found is not None and stat.S_ISLNK(found.st_mode)
+
+    def readlink(self, name: str) -> str:
+        return os.readlink(name, dir_fd=self.fd)
+
+    def read(self, name: str, limit: int) -> bytes | None:
+        """The first ``limit`` bytes of the regular file ``name`` (links followed), or None when it is not one.
+        Never waits: a FIFO put in its place is not read."""
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self.fd)
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            chunks, left = [], limit
+            while left > 0:
+                chunk = os.read(fd, min(left, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    def write(self, name: str, data: bytes, mode: int, *, durable: bool = False) -> None:
+        """Make ``name`` a new regular file holding ``data``, in one rename; with ``durable``, on disk before
+        returning."""
+        while True:
+            temporary = temporary_name(name)
+            try:
+                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600, dir_fd=self.fd)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise cannot_write(self.path / name, error) from None
+            break
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fchmod(fd, mode)
+                if durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._take(temporary, name)
+        except BaseException as error:
+            self._discard(temporary)
+            if isinstance(error, OSError):
+                raise cannot_write(self.path / name, error) from None
+            raise
         if durable:
-            fsync_directory(path.parent)
+            os.fsync(self.fd)
 
-
-def new_symlink(directory: Path, name: str, target: str) -> Path:
-    """A new symlink to ``target`` under a fresh temporary name in ``directory``, for ``name``."""
-    while True:
-        temporary = _temporary_name(directory, name)
+    def symlink(self, name: str, target: str) -> None:
+        """Make ``name`` a symlink to ``target``, in one rename: over what is there, never through it."""
+        while True:
+            temporary = temporary_name(name)
+            try:
+                os.symlink(target, temporary, dir_fd=self.fd)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise cannot_write(self.path / name, error) from None
+            break
         try:
-            temporary.symlink_to(target)
-        except FileExistsError:
-            continue
+            self._take(temporary, name)
+        except BaseException as error:
+            self._discard(temporary)
+            if isinstance(error, OSError):
+                raise cannot_write(self.path / name, error) from None
+            raise
+
+    def _take(self, temporary: str, name: str) -> None:
+        os.replace(temporary, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+
+    def _discard(self, temporary: str) -> None:
+        with contextlib.suppress(OSError):  # gone already, or never made
+            os.unlink(temporary, dir_fd=self.fd)
+
+    def rename(self, name: str, to: Directory, to_name: str) -> None:
+        """Rename ``name`` over ``to_name`` in ``to`` (one file system), in one step."""
+        try:
+            os.replace(name, to_name, src_dir_fd=self.fd, dst_dir_fd=to.fd)
         except OSError as error:
-            raise cannot_write(directory / name, error) from None
-        return temporary
+            raise cannot_write(to.path / to_name, error) from None
+
+    def link_aside(self, name: str, to: Directory, to_name: str) -> None:
+        """Give the regular file ``name`` a second name in ``to`` (a hard link, or a copy where the file system has
+        none), so that ``name`` can then be replaced without a moment in which the file is missing."""
+        there = to.lstat(to_name)
+        if there is not None:
+            here = self.lstat(name)
+            if here is not None and (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino):
+                return  # linked aside by a run that was interrupted
+            msg = (
+                f"cannot move {self.path / name} aside: {to.path / to_name} already exists; "
+                "move it away, then run this again"
+            )
+            raise VenvlinkError(msg)
+        try:
+            os.link(name, to_name, src_dir_fd=self.fd, dst_dir_fd=to.fd, follow_symlinks=False)
+        except OSError:  # rare: a file system without hard links
+            data = self.read(name, 1 << 31)
+            if data is None:
+                raise cannot_write(to.path / to_name, OSError(0, "not a regular file")) from None
+            to.write(to_name, data, self.lstat(name).st_mode & 0o7777)  # type: ignore[union-attr]
+
+    def unlink(self, name: str) -> None:
+        try:
+            os.unlink(name, dir_fd=self.fd)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            raise cannot_write(self.path / name, error) from None
+
+    def mkdir(self, name: str, mode: int = 0o755) -> bool:
+        """Make the directory ``name``; whether it was made (False: it was there)."""
+        try:
+            os.mkdir(name, mode, dir_fd=self.fd)
+        except FileExistsError:
+            return False
+        except OSError as error:
+            raise cannot_write(self.path / name, error) from None
+        return True
+
+    def rmdir_if_empty(self, name: str) -> None:
+        with contextlib.suppress(OSError):  # not empty (or gone): it holds more than what venvlink put there
+            os.rmdir(name, dir_fd=self.fd)
 
 
-def replace_with_symlink(path: Path, target: str) -> None:
-    """Make ``path`` a symlink to ``target``, atomically: a new link under a temporary name, renamed over ``path``."""
-    temporary = new_symlink(path.parent, path.name, target)
-    with _removed_on_failure(temporary, path):
-        temporary.replace(path)
+def _not_a_directory(path: Path, error: OSError) -> VenvlinkError:
+    if os.path.islink(path):
+        msg = (
+            f"{path} is a symlink (to {os.readlink(path)}); venvlink changes only what is inside the venv itself: "
+            "put the directory in its place"
+        )
+    else:
+        msg = f"cannot open the directory {path}: {error.strerror or error}"
+    return VenvlinkError(msg)
 
 
-def move(source: Path, path: Path) -> None:
-    """Rename ``source`` over ``path`` in one step (both in one file system)."""
-    try:
-        source.replace(path)
-    except OSError as error:
-        raise cannot_write(path, error) from None
+class Steps:
+    """Changes made one after another, each recorded with what undoes it. When the block they are made in fails,
+    the changes are undone in reverse order: what is left is what was there before. The directories the changes
+    are made in stay open until the block ends."""
 
+    def __init__(self) -> None:
+        self._undo: list[Callable[[], None]] = []
+        self._open: list[Directory] = []
 
-def link_aside(path: Path, aside: Path) -> None:
-    """Give the regular file ``path`` a second name ``aside`` (a hard link, or a copy where the file system has
-    none), so that ``path`` can then be replaced without a moment in which the file is missing."""
-    if os.path.lexists(aside):
-        if os.path.samefile(path, aside):
-            return  # linked aside by a run that was interrupted
-        msg = f"cannot move {path} aside: {aside} already exists; move it away, then run this again"
-        raise VenvlinkError(msg)
-    try:
-        os.link(path, aside, follow_symlinks=False)
-    except OSError:
-        import shutil  # noqa: PLC0415  # rare: a file system without hard links
+    def __enter__(self) -> Steps:
+        return self
 
-        temporary = _temporary_name(aside.parent, aside.name)
-        with _removed_on_failure(temporary, aside):
-            shutil.copy2(path, temporary, follow_symlinks=False)
-            temporary.replace(aside)
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        try:
+            if kind is not None:
+                while self._undo:
+                    self._undo.pop()()
+        finally:
+            for directory in self._open:
+                directory.close()
+
+    def did(self, undo: Callable[[], None]) -> None:
+        """Record a change just made, and what undoes it."""
+        self._undo.append(undo)
+
+    def hold(self, directory: Directory) -> Directory:
+        """Keep ``directory`` open until the block ends (the undos may need it)."""
+        self._open.append(directory)
+        return directory

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import __version__, _atomic, _pyvenv_cfg, _stub
+from . import __version__, _pyvenv_cfg, _stub
+from ._atomic import Directory, Steps
 from ._interpreter import probe
 from ._venv import EXECUTABLE_KEY, KEYS, MARKER_KEY, RESTORE_KEY, State, absolute
 from .exceptions import VenvlinkError
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
 _VERSIONED = re.compile(r"[a-z]+\d+\.\d+t?")
+_NAME = re.compile(r"(?!\.\.?$)[^/\0]+")  # one name in a directory, not a path
 
 
 @dataclass(frozen=True)
@@ -43,16 +43,44 @@ class Conversion:
         return bool(self.entries) or self.rewrote_cfg
 
 
+def _in_libexec(value: object) -> bool:
+    """Whether ``value`` is ``libexec/NAME``: the only place a record may name besides ``bin/``."""
+    return isinstance(value, str) and value.startswith("libexec/") and bool(_NAME.fullmatch(value[8:]))
+
+
+def _malformed(record: object) -> str | None:
+    """Why ``record`` is not a record venvlink wrote, or None: it may name entries of ``bin/`` and ``libexec/``
+    only, so that a record someone edited cannot make ``--revert`` move a file from anywhere else."""
+    if not isinstance(record, dict) or not isinstance(record.get("entries", {}), dict):
+        return "not a JSON object with an object of entries"
+    for name, how in record.get("entries", {}).items():
+        ((kind, value),) = how.items() if isinstance(how, dict) and len(how) == 1 else [("?", how)]
+        if not _NAME.fullmatch(name):
+            return f"{name!r} is not a name in bin/"
+        if not (kind == "link" and isinstance(value, str) and value) and not (kind == "copy" and _in_libexec(value)):
+            return f"{name} has {kind} {value!r}, not a link text or a file of libexec/"
+    if "wrapper" in record and not _in_libexec(record["wrapper"]):
+        return f"wrapper {record['wrapper']!r} is not a file of libexec/"
+    link = record.get("pyvenv.cfg", {"link": "-"})
+    return None if isinstance(link, dict) and isinstance(link.get("link"), str) and link["link"] else "bad pyvenv.cfg"
+
+
 def _record(state: State) -> dict[str, Any]:
     """What ``--revert`` restores, as an earlier conversion recorded it (or nothing yet)."""
     text = state.values.get(RESTORE_KEY)
     try:
         record = json.loads(text) if text else {}
-        if not isinstance(record, dict) or not isinstance(record.setdefault("entries", {}), dict):
-            raise TypeError
-    except (ValueError, TypeError):
-        msg = f"{RESTORE_KEY} in {state.venv / 'pyvenv.cfg'} is not what venvlink wrote; remove that line"
-        raise VenvlinkError(msg) from None
+    except ValueError:
+        record = None
+    why = _malformed(record)
+    if why is not None:
+        msg = (
+            f"{RESTORE_KEY} in {state.venv / 'pyvenv.cfg'} is not what venvlink wrote ({why}); nothing was changed: "
+            "restore the venv by hand, or recreate it"
+        )
+        raise VenvlinkError(msg)
+    assert isinstance(record, dict)  # noqa: S101  # for mypy: _malformed says so
+    record.setdefault("entries", {})
     return record
 
 
@@ -86,21 +114,31 @@ def convert(venv: str | os.PathLike[str], *, revert: bool = False) -> Conversion
 
     The interpreter is the one ``bin/python`` runs now (its link, or its copy, which moves aside to ``libexec/``),
     run once to confirm it is a CPython or PyPy venvlink supports. With ``revert``, put back exactly what was there
-    before: link texts, copies and ``pyvenv.cfg``. Every step is an atomic rename, ordered so that the venv runs at
-    every moment; a failure undoes the steps already made.
+    before: link texts, copies and ``pyvenv.cfg``. Every step is an atomic rename inside the venv, ordered so that
+    the venv runs at every moment; a failure undoes the steps already made.
     """
     state = State.read(absolute(venv))
-    return _revert(state) if revert else convert_undoably(state)[0]
+    if revert:
+        return _revert(state)
+    with Steps() as steps:
+        return convert_in(state, steps)
 
 
-def convert_undoably(state: State) -> tuple[Conversion, Callable[[], None]]:
-    """:func:`convert`, and a function that puts the venv back exactly as it was, for a larger change that fails
-    after the conversion succeeded."""
+def convert_in(state: State, steps: Steps) -> Conversion:
+    """:func:`convert`, its changes recorded in ``steps``: undone if the larger change they belong to fails."""
     interpreter = interpreter_of(state)
     if _up_to_date(state, interpreter):
-        return Conversion(state.venv, interpreter, [], rewrote_cfg=False), lambda: None
+        return Conversion(state.venv, interpreter, [], rewrote_cfg=False)
+    cfg = state.venv / "pyvenv.cfg"
+    mode = cfg.stat().st_mode
+    if mode & stat.S_IWOTH:
+        msg = (
+            f"{cfg} can be written by every user (mode {mode & 0o777:o}), so anyone may have chosen what it starts, "
+            f"and the stub would refuse it; check it, then run: chmod o-w {cfg}; nothing was changed"
+        )
+        raise VenvlinkError(msg)
     found = probe(interpreter, venv=state.venv)
-    return make_linkable(state, interpreter, found.describe)
+    return make_linkable(state, interpreter, steps, found.describe)
 
 
 def _up_to_date(state: State, interpreter: Path) -> bool:
@@ -111,13 +149,22 @@ def _up_to_date(state: State, interpreter: Path) -> bool:
     return all(not entry.is_symlink() and entry.read_bytes() == wanted for entry in state.entries)
 
 
+def _is_script(path: Path) -> bool:
+    try:
+        with path.open("rb") as stream:
+            return stream.read(2) == b"#!"
+    except OSError:
+        return False
+
+
 @dataclass(frozen=True)
 class _Plan:
-    """What a conversion writes: the interpreter the stubs run, the copies that move aside to libexec/, what
-    --revert will restore, and the new pyvenv.cfg."""
+    """What a conversion writes: the interpreter the stubs run, the copies that move aside to libexec/, the link
+    to a #! wrapper made in libexec/, what --revert will restore, and the new pyvenv.cfg."""
 
     target: Path
     copies: list[Path]
+    wrapper: Path | None
     entries: dict[str, Any]
     new_cfg: bytes
 
@@ -126,133 +173,157 @@ def _plan(state: State, interpreter: Path) -> _Plan:
     record = _record(state)
     libexec = state.venv / "libexec"
     copies = [entry for entry in state.entries if not entry.is_symlink() and not _stub.is_stub(entry)]
-    target = interpreter
+    versioned = [entry.name for entry in state.entries if _VERSIONED.fullmatch(entry.name)]
+    target, wrapper = interpreter, None
     if interpreter in copies:
         # The copies move aside to libexec/, as deep as bin/, so that a $ORIGIN/../lib run path still finds a
         # copied libpython; the stubs run the versioned one (CPython 3.11+ takes sys._base_executable's name
         # from argv[0], which the stub names after its target).
-        versioned = [c for c in copies if _VERSIONED.fullmatch(c.name)]
-        target = libexec / (versioned[0] if versioned else interpreter).name
+        versioned_copies = [c for c in copies if c.name in versioned]
+        target = libexec / (versioned_copies[0] if versioned_copies else interpreter).name
         named = Path(state.values.get(EXECUTABLE_KEY, "/"))
         if named.parent == libexec and named.name in record["entries"]:
             target = named  # as an earlier, interrupted, conversion chose
         record.setdefault("libexec", "kept" if os.path.lexists(libexec) else "created")
+    elif _is_script(interpreter):
+        # A #! wrapper (nixpkgs' makeWrapper, HPC modules) hands its interpreter "$0", which the kernel sets to
+        # the path exec'd, whatever argv[0] was: the stubs exec a link inside the venv, so that $0 is in it.
+        target = libexec / (versioned[0] if versioned else interpreter.name)
+        wrapper = Path(os.path.realpath(interpreter))
+        record.setdefault("libexec", "kept" if os.path.lexists(libexec) else "created")
+        record["wrapper"] = f"libexec/{target.name}"
     for entry in state.entries:
         if entry.is_symlink():
             record["entries"][entry.name] = {"link": os.readlink(entry)}
         elif entry in copies:
             record["entries"][entry.name] = {"copy": f"libexec/{entry.name}"}
+    if (state.venv / "pyvenv.cfg").is_symlink():
+        record.setdefault("pyvenv.cfg", {"link": os.readlink(state.venv / "pyvenv.cfg")})
     record.setdefault("newline", not state.cfg_bytes or state.cfg_bytes.endswith(b"\n"))
     keys: dict[str, str | None] = {
         MARKER_KEY: __version__,
         EXECUTABLE_KEY: str(target),
         RESTORE_KEY: json.dumps(record, sort_keys=True, ensure_ascii=False),
     }
-    return _Plan(target, copies, record["entries"], _pyvenv_cfg.with_keys(state.cfg_bytes, keys))
+    return _Plan(target, copies, wrapper, record["entries"], _pyvenv_cfg.with_keys(state.cfg_bytes, keys))
 
 
-def make_linkable(state: State, interpreter: Path, described: str = "") -> tuple[Conversion, Callable[[], None]]:
+def _write_cfg(venv_dir: Directory, data: bytes, old: bytes, steps: Steps) -> None:
+    """Replace pyvenv.cfg (a link to one, too: never written through) with ``data``, never writable by every user,
+    whatever the umask (the stub refuses such a file); durable, since it says what the stub runs."""
+    entry = venv_dir.lstat("pyvenv.cfg")
+    if entry is not None and stat.S_ISLNK(entry.st_mode):
+        mode = os.stat("pyvenv.cfg", dir_fd=venv_dir.fd).st_mode & 0o7777
+        undo = partial(venv_dir.symlink, "pyvenv.cfg", venv_dir.readlink("pyvenv.cfg"))
+    else:
+        mode = entry.st_mode & 0o7777 if entry is not None else 0o644
+        undo = partial(venv_dir.write, "pyvenv.cfg", old, mode, durable=True)
+    venv_dir.write("pyvenv.cfg", data, mode & ~stat.S_IWOTH, durable=True)
+    steps.did(undo)
+
+
+def make_linkable(state: State, interpreter: Path, steps: Steps, described: str = "") -> Conversion:
     """Put the stub in place of every entry of ``state``, recording what was there; ``interpreter`` is trusted.
-    Returns what was done and how to undo it; a failure half-way undoes itself."""
-    venv, plan = state.venv, _plan(state, interpreter)
-    libexec = venv / "libexec"
-    libexec_existed = os.path.lexists(libexec)
+    Each change is recorded in ``steps``, which undoes them all if the block it belongs to fails."""
+    if _stub.is_stub(interpreter):
+        msg = f"cannot convert {state.venv}: its interpreter {interpreter} is a venvlink stub; recreate the venv"
+        raise VenvlinkError(msg)
+    plan = _plan(state, interpreter)
+    venv_dir = steps.hold(Directory.open(state.venv))
+    bin_dir = steps.hold(venv_dir.sub("bin"))
     stub = _stub.for_interpreter(str(plan.target))
     replace = [entry for entry in state.entries if entry.is_symlink() or entry.read_bytes() != stub]
-    before = {entry: os.readlink(entry) if entry.is_symlink() else entry.read_bytes() for entry in replace}
-    rewrite = plan.new_cfg != state.cfg_bytes
-    done: list[Path] = []
-    asides: list[Path] = []
-
-    def undo() -> None:
-        for entry in reversed(done):
-            old = before[entry]
-            if isinstance(old, str):
-                _atomic.replace_with_symlink(entry, old)
-            elif entry in plan.copies:
-                _put_back(venv, entry, plan.entries[entry.name])
-            else:
-                _atomic.replace_file(entry, old, 0o755)
-        for aside in asides:
-            aside.unlink(missing_ok=True)
-        if not libexec_existed:
-            _remove_if_empty(libexec)
-        if rewrite:
-            _pyvenv_cfg.write(venv / "pyvenv.cfg", state.cfg_bytes)
-
-    try:
-        # pyvenv.cfg first: a plain interpreter ignores the keys, and a stub never runs without them
-        if rewrite:
-            _pyvenv_cfg.write(venv / "pyvenv.cfg", plan.new_cfg)
-        if plan.copies:
-            libexec.mkdir(exist_ok=True)
-        for copy in plan.copies:
-            _atomic.link_aside(copy, libexec / copy.name)
-            asides.append(libexec / copy.name)
-        for entry in replace:
-            _atomic.replace_file(entry, stub, 0o755)
-            done.append(entry)
-    except BaseException:
-        undo()
-        raise
-    return Conversion(venv, plan.target, [e.name for e in replace], rewrite, described), undo
-
-
-def _put_back(venv: Path, entry: Path, how: object) -> None:
-    """A stub back to what was recorded: its link, or its copy from libexec/."""
-    if isinstance(how, dict) and "copy" in how:
-        _atomic.move(venv / how["copy"], entry)
-    elif isinstance(how, dict) and "link" in how:
-        _atomic.replace_with_symlink(entry, how["link"])
-
-
-def _stub_again(venv: Path, entry: Path, how: object, stub: bytes) -> None:
-    """Undo _put_back: the copy aside again, the stub in place."""
-    if isinstance(how, dict) and "copy" in how:
-        _atomic.link_aside(entry, venv / how["copy"])
-    _atomic.replace_file(entry, stub, 0o755)
-
-
-def _remove_if_empty(directory: Path) -> None:
-    with contextlib.suppress(OSError):  # not empty (or gone): it holds more than what venvlink put there
-        directory.rmdir()
+    rewrite = plan.new_cfg != state.cfg_bytes or (state.venv / "pyvenv.cfg").is_symlink()
+    # pyvenv.cfg first: a plain interpreter ignores the keys, and a stub never runs without them
+    if rewrite:
+        _write_cfg(venv_dir, plan.new_cfg, state.cfg_bytes, steps)
+    libexec = None
+    if plan.copies or plan.wrapper:
+        if venv_dir.mkdir("libexec"):
+            steps.did(partial(venv_dir.rmdir_if_empty, "libexec"))
+        libexec = steps.hold(venv_dir.sub("libexec"))
+    for copy in plan.copies:
+        bin_dir.link_aside(copy.name, libexec, copy.name)  # type: ignore[arg-type]  # made just above
+        steps.did(partial(libexec.unlink, copy.name))  # type: ignore[union-attr]
+    if plan.wrapper and libexec is not None and plan.target != interpreter:
+        libexec.symlink(plan.target.name, str(plan.wrapper))
+        steps.did(partial(libexec.unlink, plan.target.name))
+    for entry in replace:
+        if entry.is_symlink():
+            undo = partial(bin_dir.symlink, entry.name, os.readlink(entry))
+        elif entry in plan.copies:
+            undo = partial(libexec.rename, entry.name, bin_dir, entry.name)  # type: ignore[union-attr]
+        else:  # a stub of another version
+            undo = partial(bin_dir.write, entry.name, entry.read_bytes(), entry.lstat().st_mode & 0o7777)
+        bin_dir.write(entry.name, stub, 0o755)
+        steps.did(undo)
+    return Conversion(state.venv, plan.target, [e.name for e in replace], rewrite, described)
 
 
 def _revert(state: State) -> Conversion:
     """The stubs back to what was there, then the keys out: the order in which the venv runs throughout. A failure
-    half-way puts back the stubs already reverted."""
+    half-way puts back what was already reverted."""
     venv, record = state.venv, _record(state)
     entries: dict[str, Any] = record["entries"]
-    stubs = state.stubs
     target = interpreter_of(state)
     # a stub made by venvlink 0.1, which kept no record, becomes a link to the interpreter it ran
-    for stub in stubs:
-        entries.setdefault(stub.name, {"link": str(target)})
-    missing = [how["copy"] for stub in stubs if "copy" in (how := entries[stub.name])]
-    missing = [copy for copy in missing if not (venv / copy).is_file()]
-    if missing:
-        msg = f"cannot revert {venv}: the copies of its interpreter are gone ({', '.join(missing)})"
-        raise VenvlinkError(msg)
+    for stub in state.stubs:
+        entries.setdefault(stub.name, {"link": os.path.realpath(target)})
     data = _pyvenv_cfg.with_keys(state.cfg_bytes, dict.fromkeys(KEYS))
-    if record.get("newline") is False and data.endswith(b"\n"):
+    if record.get("newline") is False and data.endswith(b"\n") and data != state.cfg_bytes:
         data = data[:-1]
-    before = {stub: stub.read_bytes() for stub in stubs}
-    done: list[Path] = []
-    try:
-        for stub in stubs:
-            _put_back(venv, stub, entries[stub.name])
-            done.append(stub)
-        for entry in state.entries:  # copies an interrupted conversion linked aside but never replaced
-            how = entries.get(entry.name)
-            aside = venv / how["copy"] if isinstance(how, dict) and "copy" in how else None
-            if entry not in stubs and aside is not None and aside.exists() and os.path.samefile(entry, aside):
-                aside.unlink()
-        if data != state.cfg_bytes:
-            _pyvenv_cfg.write(venv / "pyvenv.cfg", data)
-    except BaseException:
-        for stub in reversed(done):
-            _stub_again(venv, stub, entries[stub.name], before[stub])
-        raise
-    if record.get("libexec") == "created":
-        _remove_if_empty(venv / "libexec")
-    return Conversion(venv, target, [stub.name for stub in stubs], data != state.cfg_bytes)
+    with Steps() as steps:
+        venv_dir = steps.hold(Directory.open(venv))
+        bin_dir = steps.hold(venv_dir.sub("bin"))
+        asides = any("copy" in how for how in entries.values()) or "wrapper" in record
+        libexec = steps.hold(venv_dir.sub("libexec")) if asides and venv_dir.lstat("libexec") else None
+        _put_back_entries(state, entries, bin_dir, libexec, steps)
+        if "wrapper" in record and libexec is not None and libexec.is_link(record["wrapper"][8:]):
+            name = record["wrapper"][8:]
+            steps.did(partial(libexec.symlink, name, libexec.readlink(name)))
+            libexec.unlink(name)
+        if "pyvenv.cfg" in record:
+            venv_dir.symlink("pyvenv.cfg", record["pyvenv.cfg"]["link"])
+            steps.did(partial(venv_dir.write, "pyvenv.cfg", state.cfg_bytes, 0o644, durable=True))
+        elif data != state.cfg_bytes:
+            _write_cfg(venv_dir, data, state.cfg_bytes, steps)
+        if record.get("libexec") == "created":
+            venv_dir.rmdir_if_empty("libexec")
+    changed_cfg = data != state.cfg_bytes or "pyvenv.cfg" in record
+    return Conversion(venv, target, [stub.name for stub in state.stubs], changed_cfg)
+
+
+def _put_back_entries(
+    state: State, entries: dict[str, Any], bin_dir: Directory, libexec: Directory | None, steps: Steps
+) -> None:
+    """Each stub back to its link or its copy (from libexec/, checked to be a file there, as the record says)."""
+    copies = {stub.name: entries[stub.name]["copy"][8:] for stub in state.stubs if "copy" in entries[stub.name]}
+    gone = [name for name in copies.values() if not _is_regular(libexec, name)]
+    if gone:
+        msg = f"cannot revert {state.venv}: the copies of its interpreter are gone ({', '.join(gone)} in libexec/)"
+        raise VenvlinkError(msg)
+    for stub in state.stubs:
+        again = partial(bin_dir.write, stub.name, stub.read_bytes(), 0o755)
+        if stub.name in copies and libexec is not None:
+            libexec.rename(copies[stub.name], bin_dir, stub.name)
+            steps.did(partial(_stub_again, bin_dir, stub.name, libexec, copies[stub.name], again))
+        else:
+            bin_dir.symlink(stub.name, entries[stub.name]["link"])
+            steps.did(again)
+    for entry in state.entries:  # copies an interrupted conversion linked aside but never replaced
+        how = entries.get(entry.name, {})
+        if entry not in state.stubs and "copy" in how and libexec is not None:
+            aside, here = libexec.lstat(how["copy"][8:]), bin_dir.lstat(entry.name)
+            if aside and here and (aside.st_dev, aside.st_ino) == (here.st_dev, here.st_ino):
+                libexec.unlink(how["copy"][8:])
+
+
+def _is_regular(directory: Directory | None, name: str) -> bool:
+    found = directory.lstat(name) if directory is not None else None
+    return found is not None and stat.S_ISREG(found.st_mode)
+
+
+def _stub_again(bin_dir: Directory, name: str, libexec: Directory, copy: str, write_stub: partial[None]) -> None:
+    """Undo a copy put back: the copy aside again, the stub in its place."""
+    bin_dir.link_aside(name, libexec, copy)
+    write_stub()

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import configparser
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from virtualenv.create.pyenv_cfg import PyEnvCfg
 from virtualenv.create.via_global_ref.api import ViaGlobalRefApi, ViaGlobalRefMeta
 from virtualenv.create.via_global_ref.builtin.cpython.cpython3 import CPython3Posix
 from virtualenv.create.via_global_ref.builtin.pypy.pypy3 import PyPy3Posix
 
+from ._atomic import Steps
 from ._convert import interpreter_of, make_linkable
 from ._interpreter import SUPPORTED
 from ._venv import KEYS, State
@@ -71,7 +74,8 @@ class LinkableCreator(ViaGlobalRefApi):
         super().__init__(options, interpreter)
         # options.meta is the meta the builtin's can_create made, with the files it links or copies.
         self._builtin = found[0](options, interpreter)
-        self.pyenv_cfg = self._builtin.pyenv_cfg
+        builtin_cfg = self._builtin.pyenv_cfg
+        self.pyenv_cfg = self._builtin.pyenv_cfg = _PyEnvCfg(builtin_cfg.content, builtin_cfg.path)
         self._keys: dict[str, str] = {}
 
     def __getattr__(self, name: str) -> Any:  # noqa: ANN401  # proxies the builtin's typed attributes
@@ -96,7 +100,8 @@ class LinkableCreator(ViaGlobalRefApi):
         """Create the builtin venv, then put the stub in place of each interpreter, recording what was there."""
         self._builtin.create()
         state = State.read(Path(self.dest))
-        make_linkable(state, interpreter_of(state))
+        with Steps() as steps:
+            make_linkable(state, interpreter_of(state), steps)
         values = State.read(Path(self.dest)).values
         self._keys = {key: values[key] for key in KEYS if key in values}
 
@@ -105,6 +110,21 @@ class LinkableCreator(ViaGlobalRefApi):
         self._builtin.set_pyenv_cfg()
         for key, value in self._keys.items():
             self.pyenv_cfg[key] = value
+
+
+class _PyEnvCfg(PyEnvCfg):
+    """virtualenv's pyvenv.cfg, written whatever the umask without others' write bit: the stub refuses a
+    pyvenv.cfg every user can write (anyone could point it at any program), and virtualenv writes it last."""
+
+    def write(self) -> None:
+        super().write()
+        fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISREG(mode) and mode & stat.S_IWOTH:
+                os.fchmod(fd, stat.S_IMODE(mode) & ~stat.S_IWOTH)
+        finally:
+            os.close(fd)
 
 
 def _decline_reason(interpreter: PythonInfo) -> str:

@@ -112,10 +112,10 @@ def doctor(registry: Registry | None = None) -> list[Checked]:
             problem = runs[(export.venv, export.name)]
             if walked.status != 0:
                 problem = Problem("cannot run", walked.error or f"the stub would exit {walked.status}")
-            elif walked.argv0 is None or not same_directory(Path(walked.argv0).parent.parent, export.venv):
+            elif walked.prefix is None or not same_directory(walked.prefix, export.venv):
                 problem = Problem(
                     "wrong venv",
-                    f"{item.dest} runs with sys.prefix {Path(str(walked.argv0)).parent.parent}; "
+                    f"{item.dest} runs with sys.prefix {walked.prefix or 'of the base interpreter'}; "
                     f"see: venvlink which {item.dest}",
                 )
             item = Checked(item.dest, export, [problem] if problem else [])  # noqa: PLW2901

@@ -6,15 +6,18 @@ import os
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
-from ._atomic import cannot_write, new_symlink
-from ._convert import convert_undoably
+from . import _stub
+from ._atomic import Directory, Steps, cannot_write, temporary_name
+from ._convert import convert_in
 from ._registry import Export, Registry
 from ._venv import State, absolute
 from .exceptions import VenvlinkError
 
-_PREFIX = "import sys; print(sys.prefix)"
+# bytes: a path need not be UTF-8
+_PREFIX = "import os, sys; sys.stdout.buffer.write(os.fsencode(sys.prefix))"
 
 
 @dataclass(frozen=True)
@@ -55,18 +58,16 @@ def prefix_of(python: Path, shown: Path | None = None) -> str:
     """The ``sys.prefix`` ``python`` runs with, or an error with what it printed (naming it ``shown``)."""
     shown = shown or python
     try:
-        result = subprocess.run(
-            [str(python), "-I", "-c", _PREFIX], capture_output=True, text=True, timeout=60, check=False
-        )
+        result = subprocess.run([str(python), "-I", "-c", _PREFIX], capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         reason = error.strerror if isinstance(error, OSError) else "it did not finish in 60 s"
         msg = f"cannot run {shown}: {reason}"
         raise VenvlinkError(msg) from None
     if result.returncode != 0:
-        said = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+        said = (os.fsdecode(result.stderr).strip().splitlines() or [f"exit status {result.returncode}"])[-1]
         msg = f"running {shown} failed: {said}"
         raise VenvlinkError(msg)
-    return result.stdout.strip()
+    return os.fsdecode(result.stdout)
 
 
 def same_directory(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -110,19 +111,68 @@ def _check(state: State, dest: Path, name: str, *, force: bool) -> Path:
     return venv / "bin" / name
 
 
-def _claim(temporary: Path, record: Export, *, force: bool) -> None:
-    """Put the link at dest: over what is there (``force``), or only if nothing is, in one step either way."""
+def _verify(where: Directory, record: Export, venv: Path, entry: Path) -> None:
+    """Refuse a link that would not run ``venv``. Nothing is run through DEST's directory, where whoever can write
+    could swap what runs: the stub explains a link put there (it reads, and execs nothing), and the venv's own
+    interpreter runs by its real path, inside the venv."""
+    dest = Path(record.dest)
+    while True:
+        name = temporary_name(dest.name)
+        try:
+            os.symlink(record.target, name, dir_fd=where.fd)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise cannot_write(dest, error) from None
+        break
+    try:
+        explained = _stub.explain([str(where.path / name)])[0]
+    finally:
+        where.unlink(name)
+    if explained.status != 0:
+        msg = f"{dest} would not run: {explained.error}; nothing was changed"
+        raise VenvlinkError(msg)
+    if explained.prefix is None or not same_directory(explained.prefix, venv):
+        msg = (
+            f"{dest} would run with sys.prefix = {explained.prefix or 'the base interpreter'}, not {venv}; "
+            f"nothing was changed (see: venvlink which {entry})"
+        )
+        raise VenvlinkError(msg)
+    started = prefix_of(Path(os.path.realpath(entry)), shown=entry)
+    if not same_directory(started, venv):
+        msg = f"{entry} runs with sys.prefix = {started}, not {venv}; nothing was changed"
+        raise VenvlinkError(msg)
+
+
+def _place(where: Directory, record: Export, *, force: bool) -> None:
+    """Put the link at DEST: only if nothing is there, or with ``force`` over what is, in one step either way.
+    The link renamed over DEST is made in a directory of our own (mode 0700): nobody can swap it on the way."""
     dest = Path(record.dest)
     try:
-        if force:
-            temporary.replace(dest)
-        else:
-            os.symlink(record.target, dest)  # fails if anything took dest meanwhile: nothing is clobbered
+        if not force:
+            os.symlink(record.target, dest.name, dir_fd=where.fd)  # fails if anything took DEST meanwhile
+            return
+        while not where.mkdir(private := temporary_name(dest.name), 0o700):
+            pass
+        try:
+            with where.sub(private) as own:
+                os.symlink(record.target, "link", dir_fd=own.fd)
+                os.replace("link", dest.name, src_dir_fd=own.fd, dst_dir_fd=where.fd)
+        finally:
+            where.rmdir_if_empty(private)
     except FileExistsError:
         msg = f"{dest} appeared while venvlink was exporting; nothing was changed (pass --force to replace it)"
         raise VenvlinkError(msg) from None
     except OSError as error:
         raise cannot_write(dest, error) from None
+
+
+def _put_back(registry: Registry, exports: dict[str, Export], dest: str, previous: Export | None) -> None:
+    if previous is None:
+        del exports[dest]
+    else:
+        exports[dest] = previous
+    registry.save(exports)
 
 
 def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
@@ -145,7 +195,7 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
     state = State.read(absolute(venv))
     venv, dest = state.venv, destination(dest)
     registry = registry or Registry()
-    with registry.change() as exports:
+    with registry.change() as exports, Steps() as steps:
         entry = _check(state, dest, name, force=force)
         existed = os.path.lexists(dest)
         target = os.path.relpath(entry, dest.parent) if relative else str(entry)
@@ -158,39 +208,16 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
                 f"run: venvlink convert {venv}"
             )
             raise VenvlinkError(msg)
-        previous = exports.get(record.dest)
-        temporary = None
-        undo_conversion = None
-        try:
-            if converted:
-                undo_conversion = convert_undoably(state)[1]  # undoes its own steps if one fails
-            temporary = new_symlink(dest.parent, dest.name, target)
-            # run under its temporary name, in dest's directory: the walk is the one from dest
-            prefix = prefix_of(temporary, shown=dest)
-            if not same_directory(prefix, venv):
-                msg = (
-                    f"{dest} would run with sys.prefix = {prefix}, not {venv}; nothing was changed "
-                    f"(see: venvlink which {entry})"
-                )
-                raise VenvlinkError(msg)
-            # recorded before the link is placed: if we die between the two, doctor knows the export and how to
-            # mend it; the other order would leave a link venvlink knows nothing of
-            exports[record.dest] = record
-            registry.save(exports)
-            _claim(temporary, record, force=force)
-        except BaseException:
-            if exports.get(record.dest) is record:
-                if previous is None:
-                    del exports[record.dest]
-                else:
-                    exports[record.dest] = previous
-                registry.save(exports)
-            if undo_conversion is not None:
-                undo_conversion()
-            raise
-        finally:
-            if temporary is not None:
-                temporary.unlink(missing_ok=True)
+        if converted:
+            convert_in(state, steps)
+        where = steps.hold(Directory.open(dest.parent))
+        _verify(where, record, venv, entry)
+        # recorded before the link is placed: if we die between the two, doctor knows the export and how to mend
+        # it; the other order would leave a link venvlink knows nothing of
+        steps.did(partial(_put_back, registry, exports, record.dest, exports.get(record.dest)))
+        exports[record.dest] = record
+        registry.save(exports)
+        _place(where, record, force=force)
     return ExportResult(dest, target, venv, converted, existed, on_path(dest.parent))
 
 

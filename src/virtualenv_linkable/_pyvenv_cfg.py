@@ -1,13 +1,14 @@
-"""Read pyvenv.cfg the way the stub does; rewrite it atomically, keeping every other line byte for byte."""
+"""Read pyvenv.cfg the way the stub does; change its keys, keeping every other line byte for byte."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
-from ._atomic import replace_file
 from .exceptions import VenvlinkError
 
-MAX_SIZE = 65536
+MAX_SIZE = 32767  # stub.c's MAX_CFG: CPython 3.11+ refuse a pyvenv.cfg of 32 KiB or more
 _BLANKS = b" \t\r\f\v"
 _BOM = b"\xef\xbb\xbf"
 
@@ -31,14 +32,21 @@ def parse(data: bytes) -> dict[str, str]:
 
 
 def read_bytes(path: Path) -> bytes:
-    """The bytes of ``path`` within the stub's limits: at most 64 KiB, no NUL byte."""
+    """The bytes of ``path`` within the stub's limits (as CPython reads it), no NUL byte; never waits on a FIFO."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                msg = f"{path} is not a regular file; it is not a pyvenv.cfg"
+                raise VenvlinkError(msg)
+            data = os.read(fd, MAX_SIZE + 1)
+        finally:
+            os.close(fd)
     except OSError as error:
         msg = f"cannot read {path}: {error.strerror}"
         raise VenvlinkError(msg) from None
     if len(data) > MAX_SIZE:
-        msg = f"{path} is larger than {MAX_SIZE} bytes; it is not a pyvenv.cfg"
+        msg = f"{path} is larger than {MAX_SIZE} bytes, more than CPython 3.11+ reads; it is not a pyvenv.cfg"
         raise VenvlinkError(msg)
     if b"\0" in data:
         msg = f"{path} contains a NUL byte; it is not a pyvenv.cfg"
@@ -54,12 +62,8 @@ def with_keys(data: bytes, values: dict[str, str | None]) -> bytes:
     """``data`` with each key of ``values`` set (appended at the end) or, where None, removed; other lines kept."""
     wanted = {key.encode() for key in values}
     kept = [line for line in data.splitlines(keepends=True) if _key(line) not in wanted]
-    if kept and not kept[-1].endswith(b"\n"):
+    added = [f"{key} = {value}\n".encode("utf-8", "surrogateescape") for key, value in values.items() if value]
+    if added and kept and not kept[-1].endswith(b"\n"):
         kept[-1] += b"\n"
-    kept += [f"{key} = {value}\n".encode("utf-8", "surrogateescape") for key, value in values.items() if value]
+    kept += added
     return b"".join(kept)
-
-
-def write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` in one rename, keeping its mode; durable, since it says what the stub runs."""
-    replace_file(path, data, path.stat().st_mode & 0o777, durable=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 from filelock import FileLock, Timeout
 
-from ._atomic import replace_file
+from ._atomic import Directory
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
@@ -55,6 +56,16 @@ def _entry(dest: str, raw: object) -> Export | str:
     return Export(**raw)
 
 
+def _user(uid: int) -> str:
+    """``alice (uid 1000)``, or ``uid 1000`` for a uid without a name."""
+    import pwd  # noqa: PLC0415
+
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
 def default_path() -> Path:
     """``exports.json`` in venvlink's user state directory (``$XDG_STATE_HOME/venvlink`` on Linux)."""
     return platformdirs.user_state_path("venvlink", appauthor=False) / "exports.json"
@@ -73,10 +84,42 @@ class Registry:
         self._raw: dict[str, Any] = {}
         self._written: dict[str, Export] = {}
         self._dirty = False
+        self._directory: Directory | None = None
+
+    def _refuse_foreign(self) -> None:
+        """venvlink runs the programs a registry names (doctor runs each venv), so it reads only the user's own, as
+        git refuses another user's repository: the file and its directory must be the user's and not writable by
+        every user. One yet to be made must be made in a directory of the user's own or root's (``/tmp``), not in
+        another user's home, where ``sudo -E`` and ``env_keep+=HOME`` point."""
+        me = os.geteuid()
+        for existing in (self.path, self.path.parent):
+            try:
+                found = os.stat(existing)
+            except FileNotFoundError:
+                continue
+            if found.st_uid != me:
+                raise self._foreign(existing, found.st_uid)
+            if found.st_mode & stat.S_IWOTH:
+                msg = f"refusing the registry {self.path}: every user can write {existing}; run: chmod o-w {existing}"
+                raise VenvlinkError(msg)
+        ancestor = self.path.parent
+        while not os.path.lexists(ancestor) and ancestor.parent != ancestor:
+            ancestor = ancestor.parent
+        if ancestor != self.path.parent and os.stat(ancestor).st_uid not in (me, 0):
+            raise self._foreign(ancestor, os.stat(ancestor).st_uid)
+
+    def _foreign(self, path: Path, uid: int) -> VenvlinkError:
+        owner, me = _user(uid), _user(os.geteuid())
+        return VenvlinkError(
+            f"refusing the registry {self.path}: {path} belongs to {owner}, not to you ({me}), and venvlink runs "
+            f"the programs a registry names; run venvlink as {owner}, or set XDG_STATE_HOME to a directory of your "
+            "own (sudo: -H, not -E)"
+        )
 
     def load(self) -> dict[str, Export]:
         """The exports recorded; none when the file does not exist yet. A file that is not a registry at all is an
-        error, never reset."""
+        error, never reset; one that is not the user's own is refused."""
+        self._refuse_foreign()
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -107,17 +150,23 @@ class Registry:
     @contextmanager
     def change(self) -> Iterator[dict[str, Export]]:
         """Hold the lock and hand out the exports; write them back if they changed and nothing failed."""
+        self._refuse_foreign()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as error:
             msg = f"cannot create {self.path.parent} for the registry: {error.strerror}"
             raise VenvlinkError(msg) from None
-        with self._locked():
-            exports = self.load()
-            self._written = dict(exports)
-            yield exports
-            if exports != self._written or self._dirty:
-                self.save(exports)
+        with Directory.open(self.path.parent) as directory:
+            self._directory = directory
+            try:
+                with self._locked():
+                    exports = self.load()
+                    self._written = dict(exports)
+                    yield exports
+                    if exports != self._written or self._dirty:
+                        self.save(exports)
+            finally:
+                self._directory = None
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -141,11 +190,17 @@ class Registry:
             msg = f"cannot lock the registry {self.path}: {error.strerror or error}"
             raise VenvlinkError(msg) from None
         try:
-            replace_file(owner, f"{os.getpid()}\n".encode(), 0o644)
+            self._held().write(owner.name, f"{os.getpid()}\n".encode(), 0o644)
             yield
         finally:
-            owner.unlink(missing_ok=True)
+            self._held().unlink(owner.name)
             lock.release()
+
+    def _held(self) -> Directory:
+        if self._directory is None:
+            msg = "the registry is written only inside Registry.change()"
+            raise RuntimeError(msg)
+        return self._directory
 
     def forget_malformed(self, dest: str) -> bool:
         """Drop the malformed entry for ``dest`` (inside :meth:`change`); whether there was one."""
@@ -162,6 +217,6 @@ class Registry:
         entries = {dest: raw for dest, raw in self._raw.items() if dest in self.malformed}
         entries.update({dest: asdict(export) for dest, export in exports.items()})
         data = {"format": _FORMAT, "exports": dict(sorted(entries.items()))}
-        replace_file(self.path, (json.dumps(data, indent=2) + "\n").encode(), 0o644, durable=True)
+        self._held().write(self.path.name, (json.dumps(data, indent=2) + "\n").encode(), 0o644, durable=True)
         self._written = dict(exports)
         self._dirty = False

@@ -26,7 +26,10 @@ class Resolution:
     :ivar executable: the interpreter that runs, links resolved
     :ivar named_by: which ``pyvenv.cfg`` key named ``executable`` (``home`` for a guess from it, ``recorded`` for
         the interpreter recorded in a copy of the stub outside any venv); ``None`` without a stub
-    :ivar argv0: the ``argv[0]`` the interpreter gets, and so ``sys.executable``
+    :ivar argv0: the ``argv[0]`` the interpreter gets, and so ``sys.executable`` (for an interpreter that is a
+        ``#!`` script, the path exec'd: what the kernel hands it as ``$0``)
+    :ivar prefix: the ``sys.prefix`` that results: the directory above ``argv0``'s when CPython finds a
+        ``pyvenv.cfg`` from ``argv0``, as its ``site.py`` takes it; ``None`` when it runs as the base interpreter
     :ivar error: the stub's one-line message when it runs nothing
     :ivar stale: whether the stub reached is not the installed one (``venvlink convert`` replaces it)
     :ivar lost_venv: for a path that does not lead to a stub: the venv along its links that CPython does not see
@@ -39,17 +42,10 @@ class Resolution:
     executable: Path | None = None
     named_by: str | None = None
     argv0: str | None = None
+    prefix: Path | None = None
     error: str | None = None
     stale: bool = False
     lost_venv: Path | None = None
-
-    @property
-    def prefix(self) -> Path | None:
-        """The ``sys.prefix`` that results: the directory above ``argv0``'s, as CPython's ``site.py`` takes it,
-        when there is a venv."""
-        if self.pyvenv_cfg is None or self.argv0 is None:
-            return None
-        return Path(self.argv0).parent.parent
 
 
 def which(name: str, search_path: str | None = None) -> Path:
@@ -102,6 +98,7 @@ def resolve(path: str | os.PathLike[str], *, search_path: str | None = None) -> 
             executable=Path(os.path.realpath(explained.executable)) if explained.executable else None,
             named_by=explained.named_by,
             argv0=explained.argv0,
+            prefix=Path(explained.prefix) if explained.prefix else None,
             error=explained.error,
             stale=not _stub.is_current(data),
         )
@@ -121,5 +118,6 @@ def resolve(path: str | os.PathLike[str], *, search_path: str | None = None) -> 
         pyvenv_cfg=beside,
         executable=real,
         argv0=str(start),
+        prefix=start.parent.parent if beside is not None else None,
         lost_venv=lost,
     )

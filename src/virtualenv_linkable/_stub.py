@@ -110,6 +110,7 @@ class Explained:
     executable: str | None = None
     named_by: str | None = None
     argv0: str | None = None
+    prefix: str | None = None
     error: str | None = None
     status: int = 0
 
@@ -134,6 +135,7 @@ def _parse(output: bytes) -> list[Explained]:
                 executable=one.get("exec"),
                 named_by=one.get("named-by"),
                 argv0=one.get("argv0"),
+                prefix=one.get("prefix") or None,
                 error=one.get("error"),
                 status=int(one.get("status", "127")),
             )

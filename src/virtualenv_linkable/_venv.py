@@ -49,6 +49,12 @@ def entries(venv: Path) -> list[Path]:
     """The interpreters in ``bin/``: by their usual names, stubs, and links to the same file as ``python`` (such
     as CPython 3.13's 𝜋thon)."""
     bin_dir = venv / "bin"
+    if bin_dir.is_symlink():  # venvlink never follows it out of the venv: see _atomic
+        msg = (
+            f"{bin_dir} is a symlink (to {os.readlink(bin_dir)}); venvlink changes only what is inside the venv "
+            "itself: put the directory in its place"
+        )
+        raise VenvlinkError(msg)
     try:
         names = sorted(os.listdir(bin_dir))
     except OSError as error:

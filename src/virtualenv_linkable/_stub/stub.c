@@ -40,7 +40,7 @@
 
 #define MAX_HOPS 40       /* the kernel's own limit for one path (ELOOP) */
 #define MAX_LEVELS 8      /* venvs whose interpreter is a stub of another venv, before we call it a loop */
-#define MAX_CFG 65536     /* a pyvenv.cfg is a few hundred bytes */
+#define MAX_CFG 32767     /* CPython 3.11+ refuse a pyvenv.cfg of 32 KiB or more; ours are a few hundred bytes */
 #define HEAD 4096         /* a stub carries its identity in its first HEAD bytes */
 #define EXIT_NOT_FOUND 127
 #define EXIT_CANNOT_EXEC 126
@@ -65,7 +65,12 @@ __attribute__((section(".note.venvlink"), aligned(4), used))
 static const struct identity_note note = {
     9, 64 + PATH_MAX, 1, "venvlink", IDENTITY, VENVLINK_VERSION, ""};
 
-enum trust { CPYTHON, WALK_ONLY };
+/* Who may have written a pyvenv.cfg the walk found: see open_cfg and docs/failures.rst. */
+enum trust {
+    CPYTHON,     /* beside the path run (CPython would read it), or in the venv the stub really lives in */
+    MIDDLE_HOP,  /* beside a link in the middle of the chain: only this walk reads it */
+    LAST_AS_WRITTEN, /* beside the stub's path as a directory link spells it, not where the stub lives */
+};
 enum found { ALONG_CHAIN, OWN_VENV, RECORDED };
 
 static int debug, explain;
@@ -242,24 +247,26 @@ static int is_regular_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+enum place { NONE, BESIDE, ABOVE };
+
 /* pyvenv.cfg where CPython's getpath and site.py look: beside P, then one level up. */
-static int find_cfg(char *cfg, const char *p)
+static enum place find_cfg(char *cfg, const char *p)
 {
     char dir[PATH_MAX], parent[PATH_MAX];
     dir_of(dir, p);
     join(cfg, dir, "pyvenv.cfg");
     if (is_regular_file(cfg))
-        return 1;
+        return BESIDE;
     dir_of(parent, dir);
     join(cfg, parent, "pyvenv.cfg");
-    return is_regular_file(cfg);
+    return is_regular_file(cfg) ? ABOVE : NONE;
 }
 
 /* The start of the file at path, up to size bytes; -1 if it cannot be read (missing: it does not exist). */
 static ssize_t read_head(const char *path, char *buf, size_t size, int *missing)
 {
     ssize_t n;
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK); /* a FIFO planted as the interpreter must not hang us */
     *missing = fd < 0 && (errno == ENOENT || errno == ENOTDIR);
     if (fd < 0)
         return -1;
@@ -282,10 +289,19 @@ static const char *identity_in(const char *head, ssize_t n)
     return NULL;
 }
 
-static int is_stub(const char *path, int *missing)
+/* What an interpreter file is, from its first HEAD bytes: read once before every exec. */
+enum kind { OTHER, STUB, SCRIPT, ABSENT };
+
+static enum kind kind_of(const char *path)
 {
     char head[HEAD];
-    return identity_in(head, read_head(path, head, sizeof head, missing)) != NULL;
+    int missing;
+    ssize_t n = read_head(path, head, sizeof head, &missing);
+    if (n < 0)
+        return missing ? ABSENT : OTHER;
+    if (identity_in(head, n))
+        return STUB;
+    return n >= 2 && head[0] == '#' && head[1] == '!' ? SCRIPT : OTHER;
 }
 
 /* out = the interpreter recorded in the stub at path (the file the chain ended at), or "". */
@@ -307,25 +323,45 @@ static void recorded_in(const char *path, char *out)
 static int is_script(const char *path)
 {
     char magic[2];
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
     ssize_t n = fd < 0 ? 0 : read(fd, magic, sizeof magic);
     if (fd >= 0)
         close(fd);
     return n == 2 && magic[0] == '#' && magic[1] == '!';
 }
 
+/* Whether path names a file descriptor (what fexecve runs: /dev/fd/N, /proc/self/fd/N) that is gone. */
+static int closed_descriptor(const char *path)
+{
+    struct stat st;
+    return (!strncmp(path, "/dev/fd/", 8) || !strncmp(path, "/proc/self/fd/", 14)) && lstat(path, &st) != 0;
+}
+
 /*
  * Step 1: the start path P, the path the caller really ran. The kernel records it
  * (AT_EXECFN), so argv[0], which a caller sets to anything, serves only when that
  * path is a #! script: then we are its interpreter, and the kernel wrote argv[0]
- * itself, from the #! line. Neither argv[0] nor /proc is needed otherwise.
+ * itself, from the #! line. Neither argv[0] nor /proc is needed otherwise. A
+ * start through a close-on-exec descriptor (fexecve) leaves a /dev/fd/N that is
+ * gone: then the stub runs its own venv, as a copied python runs itself, which
+ * only /proc can tell.
  */
 static void start_path(char *out, int argc, char **argv)
 {
     const char *argv0 = argc > 0 ? argv[0] : NULL;
     const char *execfn = (const char *)getauxval(AT_EXECFN);
+    ssize_t n;
     if (!execfn || !*execfn)
         die(EXIT_NOT_FOUND, "the kernel did not say which file it ran (no AT_EXECFN)");
+    if (closed_descriptor(execfn)) {
+        n = readlink("/proc/self/exe", out, PATH_MAX - 1);
+        if (n <= 0 || n >= PATH_MAX - 1)
+            die(EXIT_NOT_FOUND, "started from %s, a file descriptor closed on exec, and /proc/self/exe cannot "
+                "be read (%s): no way to tell which venv this is; run the stub by its path", execfn,
+                n < 0 ? strerror(errno) : "too long");
+        out[n] = '\0';
+        return;
+    }
     if (argv0 && *argv0 && strcmp(argv0, execfn) && is_script(execfn))
         make_absolute(out, argv0);
     else
@@ -382,11 +418,37 @@ static void add_to_chain(const char *p)
     strcat(strcat(chain, used ? " -> " : ""), chain_cut ? "..." : p);
 }
 
+/* Whether the directories d and e are one (both exist). */
+static int same_directory(const char *d, const char *e)
+{
+    struct stat a, b;
+    return stat(d, &a) == 0 && stat(e, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * The chain ends at p, the stub itself, and a pyvenv.cfg was found from p as written.
+ * Whether that is the venv the stub really lives in: beside p, its directory is
+ * the stub's own; one level up, the lexical parent of p's directory must be its
+ * physical parent. Through a directory link (/srv/shared/vbin -> venv/bin) the
+ * lexical parent is the link's directory, which CPython would not read for the
+ * path the user ran, nor for the stub's real path.
+ */
+static int lives_in(const char *p, enum place place)
+{
+    char dir[PATH_MAX], lexical[PATH_MAX], physical[PATH_MAX];
+    if (place == BESIDE)
+        return 1;
+    dir_of(dir, p);
+    dir_of(lexical, dir);
+    join(physical, dir, "..");
+    return same_directory(lexical, physical);
+}
+
 /*
  * Step 2: follow P one link at a time until a pyvenv.cfg turns up; P becomes the
- * hop where it did. The pyvenv.cfg beside the path the caller ran, or beside the
- * file the chain ends at (the stub itself), is one CPython would read too; one
- * beside a link in the middle is read only by this walk, and trusted less.
+ * hop where it did. The pyvenv.cfg beside the path the caller ran is one CPython
+ * would read too, and so is the one of the venv the stub really lives in; one
+ * beside any other hop is read only by this walk, and trusted less.
  */
 static enum trust walk(char *p, char *cfg, enum found *found, int in_record)
 {
@@ -400,16 +462,14 @@ static enum trust walk(char *p, char *cfg, enum found *found, int in_record)
         if (in_record)
             field("hop", p);
         add_to_chain(p);
-        int has_cfg = find_cfg(cfg, p);
-        if (has_cfg && hop == 0)
+        enum place place = find_cfg(cfg, p);
+        if (place && hop == 0)
             return CPYTHON;
-        if (hop == MAX_HOPS)
-            die(EXIT_NOT_FOUND, "more than %d symlinks from %s; is there a loop?", MAX_HOPS, chain);
         n = readlink(p, target, sizeof target - 1);
         if (n < 0 && errno != EINVAL)
             die(EXIT_NOT_FOUND, "cannot read the link %s: %s", p, strerror(errno));
-        if (has_cfg)
-            return n < 0 ? CPYTHON : WALK_ONLY;
+        if (place)
+            return n >= 0 ? MIDDLE_HOP : lives_in(p, place) ? CPYTHON : LAST_AS_WRITTEN;
         if (n < 0) {
             /* The end of the chain, with no pyvenv.cfg: the venv that holds this file,
              * reached through a link to its directory (ln -s venv/bin ~/vbin). */
@@ -424,6 +484,8 @@ static enum trust walk(char *p, char *cfg, enum found *found, int in_record)
             *found = RECORDED;
             return CPYTHON;
         }
+        if (hop == MAX_HOPS) /* as the kernel: the 40th link is followed, a 41st is a loop */
+            die(EXIT_NOT_FOUND, "more than %d symlinks from %s; is there a loop?", MAX_HOPS, chain);
         target[n] = '\0';
         if (target[0] == '/') {
             strcpy(p, target);
@@ -546,35 +608,43 @@ static const char *doubt(const struct stat *dir, const struct stat *entry, const
 }
 
 /*
- * Open a pyvenv.cfg with the trust it gets. Any: not writable by every user,
- * since anyone could point it at any program. One only the walk reads: nobody but
- * you or root can have put or changed it (directory, link and file). fstat and
- * openat: the file checked is the file read.
+ * Open a pyvenv.cfg with the trust it gets; one line and exit 127 if it gets none.
+ * Any pyvenv.cfg: no other user can have put it there or changed it since, so it
+ * is not writable by every user, and in a directory every user can write it
+ * belongs to you, root or that directory's owner (anyone else's was planted). One
+ * only this walk reads: it, its directory and the link to it belong to you or
+ * root, and neither it nor its directory is writable by group or others. fstat
+ * and openat in the directory checked: the file checked is the file read.
  */
 static int open_cfg(const char *path, enum trust trust, const char *hop)
 {
     char dir[PATH_MAX], why[64];
     struct stat dir_st, entry_st, st;
-    int fd, dirfd = -1;
-    if (trust == WALK_ONLY) {
-        dir_of(dir, path);
-        dirfd = open(dir, O_RDONLY | O_DIRECTORY);
-        if (dirfd < 0 || fstat(dirfd, &dir_st) != 0 || fstatat(dirfd, "pyvenv.cfg", &entry_st, AT_SYMLINK_NOFOLLOW))
-            die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
-        fd = openat(dirfd, "pyvenv.cfg", O_RDONLY);
-    } else {
-        fd = open(path, O_RDONLY); /* closed before exec: no O_CLOEXEC, which costs musl an fcntl */
-    }
+    int fd, dirfd;
+    dir_of(dir, path);
+    /* closed before exec: no O_CLOEXEC, which costs musl an fcntl */
+    dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dirfd < 0 || fstat(dirfd, &dir_st) != 0 ||
+        (trust != CPYTHON && fstatat(dirfd, "pyvenv.cfg", &entry_st, AT_SYMLINK_NOFOLLOW) != 0))
+        die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
+    fd = openat(dirfd, "pyvenv.cfg", O_RDONLY | O_NONBLOCK);
     if (fd < 0 || fstat(fd, &st) != 0)
         die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
-    if (dirfd >= 0)
-        close(dirfd);
+    close(dirfd);
+    if (!S_ISREG(st.st_mode))
+        die(EXIT_NOT_FOUND, "%s is not a regular file; it is not a pyvenv.cfg", path);
     if (st.st_mode & S_IWOTH)
         die(EXIT_NOT_FOUND, "refusing %s: every user can write it, so anyone could choose the program it starts; "
             "its owner should check it, then run: chmod o-w %s", path, path);
-    if (trust == WALK_ONLY && doubt(&dir_st, &entry_st, &st, why))
+    if (trust == CPYTHON && (dir_st.st_mode & S_IWOTH) && foreign(&st) && st.st_uid != dir_st.st_uid)
+        die(EXIT_NOT_FOUND, "refusing %s: it belongs to uid %ld, and every user can write %s, so anyone could have "
+            "put it there; a venv belongs in a directory that only its owner can write", path, (long)st.st_uid, dir);
+    if (trust == MIDDLE_HOP && doubt(&dir_st, &entry_st, &st, why))
         die(EXIT_NOT_FOUND, "refusing %s: only venvlink's walk reads it, beside %s, a link in the middle of the "
             "chain, and %s; link straight to the venv's bin/python instead", path, hop, why);
+    if (trust == LAST_AS_WRITTEN && doubt(&dir_st, &entry_st, &st, why))
+        die(EXIT_NOT_FOUND, "refusing %s: only venvlink's walk reads it, beside %s, the stub as a directory link "
+            "names it, not where it lives, and %s; link straight to the venv's bin/python instead", path, hop, why);
     return fd;
 }
 
@@ -587,7 +657,8 @@ static void read_cfg(struct cfg *c, const char *path, enum trust trust, const ch
     while ((n = read(fd, c->text + total, MAX_CFG + 1 - total)) > 0) {
         total += (size_t)n;
         if (total > MAX_CFG)
-            die(EXIT_NOT_FOUND, "%s is larger than %d bytes; it is not a pyvenv.cfg", path, MAX_CFG);
+            die(EXIT_NOT_FOUND, "%s is larger than %d bytes, more than CPython 3.11+ reads; it is not a pyvenv.cfg",
+                path, MAX_CFG);
         if ((size_t)n < MAX_CFG + 1 - (total - (size_t)n))
             break;
     }
@@ -651,16 +722,23 @@ static const char *from_cfg(char *target, char *cfg_path, enum trust trust, cons
  * and a copy of a stub may be another venv's base): what that stub would run is
  * found in turn, at most MAX_LEVELS deep.
  */
-static const char *find_interpreter(char *p, char *target)
+struct choice {
+    const char *named_by; /* the pyvenv.cfg key that named the interpreter, "home" or "recorded" */
+    enum found found;     /* how the start path's walk ended */
+    enum kind kind;       /* what the interpreter file is: OTHER (a program) or SCRIPT (#!) */
+};
+
+static void find_interpreter(char *p, char *target, struct choice *choice)
 {
     char cfg_path[PATH_MAX], q[PATH_MAX], copy[PATH_MAX + 64];
     const char *named_by, *source = cfg_path; /* where the interpreter was named, for messages */
     enum found found = ALONG_CHAIN;
     enum trust trust = walk(p, cfg_path, &found, 1);
     field("found", found == ALONG_CHAIN ? "along the chain" : found == OWN_VENV ? "own venv" : "recorded");
+    choice->found = found;
     strcpy(q, p);
     for (int level = 1;; level++) {
-        int missing;
+        enum kind kind;
         if (found == RECORDED) {
             named_by = "recorded";
             recorded_in(q, target);
@@ -676,14 +754,17 @@ static const char *find_interpreter(char *p, char *target)
             named_by = from_cfg(target, cfg_path, trust, q);
             source = cfg_path;
         }
-        if (!is_stub(target, &missing)) {
-            /* the open in is_stub is the check of venvlink-executable: exec would fail the same way */
-            if (missing && found == RECORDED)
+        kind = kind_of(target);
+        if (kind != STUB) {
+            /* the open in kind_of is the check of venvlink-executable: exec would fail the same way */
+            if (kind == ABSENT && found == RECORDED)
                 die(EXIT_NOT_FOUND, "interpreter %s recorded in %s does not exist; "
                     "the Python it was made for was moved or removed", target, source);
-            if (missing)
+            if (kind == ABSENT)
                 die(EXIT_NOT_FOUND, MISSING, target, named_by, source);
-            return named_by;
+            choice->named_by = named_by;
+            choice->kind = kind;
+            return;
         }
         if (level == MAX_LEVELS)
             die(EXIT_NOT_FOUND, "%s, named by %s in %s, is a venvlink stub, not an interpreter, again and again "
@@ -699,11 +780,23 @@ static const char *find_interpreter(char *p, char *target)
  * Step 5: argv[0]. CPython 3.11+ takes sys._base_executable from home and the
  * name in argv[0], so the name must be the interpreter's own (python3.X, not
  * python, which in home may be another version): the venv's entry of that name
- * beside the hop, when there is one.
+ * beside the hop, when there is one. A copy of the stub outside any venv runs
+ * under its own name, as a copied python would: a python3.X beside it belongs to
+ * another installation. A #! script (a wrapper such as nixpkgs' makeWrapper
+ * makes) gets from the kernel, as $0, the path exec'd, whatever argv[0] says:
+ * that path is what its interpreter will see.
  */
-static void argv0_for(char *argv0, const char *hop, const char *target)
+static void argv0_for(char *argv0, const char *hop, const char *target, const struct choice *choice)
 {
     char dir[PATH_MAX];
+    if (choice->kind == SCRIPT) {
+        strcpy(argv0, target);
+        return;
+    }
+    if (choice->found == RECORDED) {
+        strcpy(argv0, hop);
+        return;
+    }
     dir_of(dir, hop);
     join(argv0, dir, base_of(target));
     if (access(argv0, F_OK) != 0)
@@ -720,17 +813,37 @@ static int privileged(void)
 #endif
 }
 
-/* From the start path p, what to exec and as what; in explain mode the record of it. */
-static const char *resolve(char *p, char *target, char *argv0)
+/* One line naming what made this start privileged and how to take it away. */
+static void refuse_privilege(const char *self)
 {
+#ifdef __linux__
+    const char *run = (const char *)getauxval(AT_EXECFN);
+    self = run && *run ? run : self;
+#endif
+    if (getuid() != geteuid() || getgid() != getegid())
+        die(EXIT_NOT_FOUND, "refusing to run set-uid or set-gid; remove the bit: chmod ug-s %s", self);
+    die(EXIT_NOT_FOUND, "refusing to run with file capabilities (the kernel marks this start privileged); "
+        "remove them: setcap -r %s", self);
+}
+
+/* From the start path p, what to exec and as what; in explain mode the record of it, with the sys.prefix
+ * CPython will take from that argv[0]: the directory above its own, if it finds a pyvenv.cfg from it. */
+static void resolve(char *p, char *target, char *argv0)
+{
+    char cfg[PATH_MAX], dir[PATH_MAX], prefix[PATH_MAX] = "";
+    struct choice choice;
     field("start", p);
-    const char *named_by = find_interpreter(p, target);
-    argv0_for(argv0, p, target);
+    find_interpreter(p, target, &choice);
+    argv0_for(argv0, p, target, &choice);
     trace("exec %s with argv[0] = %s", target, argv0);
     field("exec", target);
-    field("named-by", named_by);
+    field("named-by", choice.named_by);
     field("argv0", argv0);
-    return named_by;
+    if (explain && find_cfg(cfg, argv0)) {
+        dir_of(dir, argv0);
+        dir_of(prefix, dir);
+    }
+    field("prefix", prefix);
 }
 
 /* The end of an explained run: what execv would say, without running anything. */
@@ -775,8 +888,7 @@ int main(int argc, char **argv)
 
     /* set-uid would let any user pick, through links and pyvenv.cfg, what runs with our rights */
     if (privileged())
-        die(EXIT_NOT_FOUND, "refusing to run set-uid or set-gid; remove the bit: chmod ug-s %s",
-            argc > 0 && argv[0] ? argv[0] : "the stub");
+        refuse_privilege(argc > 0 && argv[0] ? argv[0] : "the stub");
     if (explain && !strcmp(mode, "paths"))
         return explain_paths(argc, argv);
 
