@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,7 +91,7 @@ def test_which_linkable(current: Interpreter, tmp_path: Path, capsys: pytest.Cap
     assert f"sys.prefix  {venv}" in out
     assert main(["which", "--json", str(tmp_path / "tool")]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["schema"] == 1
+    assert info["schema"] == 2
     assert info["via_stub"] is True
     assert info["prefix"] == str(venv)
     assert info["named_by"] == "venvlink-executable"
@@ -204,11 +205,19 @@ def test_json_documents_are_as_documented(current: Interpreter, tmp_path: Path) 
     (tmp_path / "tool-gone").symlink_to(venv / "bin" / "python")
     assert main(["export", "--force", str(venv), str(tmp_path / "tool-gone")]) == 0
     (tmp_path / "tool-gone").unlink()  # so that doctor lists a problem, with its fields
+    make_venv(current, tmp_path / "converted")  # remembered, and exported by nobody
+    (tmp_path / "converted" / "bin" / "python").unlink()  # recreated, as far as doctor --fix can tell
+    (tmp_path / "converted" / "bin" / "python").symlink_to(current.real)
+    make_venv(current, tmp_path / "broken")
+    shutil.rmtree(tmp_path / "broken" / "bin")  # a problem doctor --fix leaves, fields and all
     documents = {
         "json-which": json.loads(venvlink("which", "--json", tmp_path / "tool")[1]),
         "json-list": json.loads(venvlink("list", "--json")[1]),
-        "json-doctor": json.loads(venvlink("doctor", "--json")[1]),
+        "json-doctor": json.loads(venvlink("doctor", "--fix", "--json")[1]),
     }
+    assert documents["json-doctor"]["fixed"] == [
+        {"venv": str(tmp_path / "converted"), "what": "recreated", "error": None}
+    ]
     for name, document in documents.items():
         assert keys(document) == documented_fields(name), name
     for path in ("path", "pyvenv_cfg", "executable", "argv0", "prefix"):

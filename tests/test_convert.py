@@ -171,7 +171,7 @@ def test_refuses_a_venv_whose_base_is_gone(current: Interpreter, tmp_path: Path)
         if entry.is_symlink():
             entry.unlink()
             entry.symlink_to(tmp_path / "moved" / "python3")
-    refused(venv, f"{tmp_path / 'moved' / 'python3'} does not exist", "recreate the venv")
+    refused(venv, f"{tmp_path / 'moved' / 'python3'} does not exist", "venvlink convert --python ", f" {venv}\n")
 
 
 @pytest.mark.parametrize("what", ["no pyvenv.cfg", "no venv", "no python"])
@@ -182,7 +182,7 @@ def test_refuses_what_is_not_a_venv(what: str, tmp_path: Path) -> None:
     if what == "no python":
         (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
     expected = {
-        "no pyvenv.cfg": f"{venv} is not a virtual environment (no pyvenv.cfg)",
+        "no pyvenv.cfg": f"{venv} is not a virtual environment (no pyvenv.cfg in it)",
         "no venv": f"{venv} does not exist",
         "no python": f"{venv / 'bin'} has no python",
     }[what]

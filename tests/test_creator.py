@@ -21,6 +21,11 @@ from virtualenv_linkable import __version__, _stub
 from virtualenv_linkable._creator import LinkableCreator
 
 
+@pytest.fixture(autouse=True)
+def _own_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
 def virtualenv(*args: str | Path, **kwargs: object) -> str:
     return run([sys.executable, "-m", "virtualenv", *args], **kwargs).stdout  # type: ignore[arg-type]
 
@@ -182,15 +187,88 @@ def test_every_interpreter_entry_is_a_stub(
 
 
 def test_umask_000_makes_a_venv_that_runs_for_everyone(world_readable_dir: Path) -> None:
-    """Under umask 000 virtualenv writes pyvenv.cfg 0666, which the stub refuses (anyone could point it anywhere):
-    the creator writes it without others' write bit, and the venv runs for its owner and for another user."""
+    """Under umask 000 virtualenv makes a venv every user can write (pyvenv.cfg 0666, directories 0777), which the
+    stub refuses (anyone could choose what it runs, or add code): the creator takes others' write bit off all it
+    made, and the venv runs for its owner and for another user."""
     system = [i for i in find_interpreters() if i.origin == "system" and i.implementation == "CPython"]
     if not system:
         pytest.skip("needs a CPython in /usr/bin, which another user can run")
     venv = world_readable_dir / "venv"
     cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", system[0].path, venv]
     subprocess.run(cmd, check=True, preexec_fn=lambda: os.umask(0))  # the umask, in the child only
-    assert (venv / "pyvenv.cfg").stat().st_mode & 0o002 == 0
+    writable = [str(p) for p in (venv, *venv.rglob("*")) if not p.is_symlink() and p.stat().st_mode & 0o002]
+    assert writable == [], "nobody else can change what the venv runs, or add code to it"
     assert sys_info(venv / "bin" / "python")["prefix"] == str(venv)
     other = run([*as_user(NOBODY), venv / "bin" / "python", "-c", "import sys; print(sys.prefix)"])
     assert other.stdout.strip() == str(venv)
+
+
+def test_export_at_creation(current: Interpreter, tmp_path: Path) -> None:
+    """`virtualenv --creator linkable --export PATH`: create and export in one call, repeatable; the venv is
+    remembered for doctor --fix, the exports recorded."""
+    venv, one, two = tmp_path / "venv", tmp_path / "one", tmp_path / "two"
+    virtualenv("--no-seed", "--creator", "linkable", "-p", current.path, "--export", one, "--export", two, venv)
+    for link in (one, two):
+        assert sys_info(link)["prefix"] == str(venv)
+    registry = json.loads((tmp_path / "state" / "venvlink" / "exports.json").read_text())
+    assert sorted(registry["exports"]) == [str(one), str(two)]
+    assert list(registry["venvs"]) == [str(venv)]
+
+
+@pytest.mark.parametrize("activators", ["bash", "bash,python"])
+def test_export_whatever_the_activators(activators: str, current: Interpreter, tmp_path: Path) -> None:
+    """--export is the creator's option: an explicit list of activators (command line, VIRTUALENV_ACTIVATORS or
+    virtualenv.ini) does not make it vanish."""
+    venv, tool = tmp_path / "venv", tmp_path / "tool"
+    virtualenv(
+        "--no-seed", "--creator", "linkable", "-p", current.path, "--activators", activators, "--export", tool, venv
+    )
+    assert sys_info(tool)["prefix"] == str(venv)
+    env = {**os.environ, "VIRTUALENV_ACTIVATORS": activators}
+    virtualenv(
+        "--no-seed", "--creator", "linkable", "-p", current.path, "--export", tmp_path / "t2", tmp_path / "v2", env=env
+    )
+    assert sys_info(tmp_path / "t2")["prefix"] == str(tmp_path / "v2")
+
+
+def test_default_activators_unchanged(current: Interpreter) -> None:
+    """Installing venvlink adds no activator: virtualenv's default list is what it was."""
+    text = " ".join(virtualenv("--help", "-p", current.path).split())
+    listed = re.search(r"default is all supported \(default: ([^)]+)\)", text)
+    assert listed is not None, text
+    names = listed.group(1).replace(" ", "").split(",")
+    assert "bash" in names
+    assert "export" not in names
+
+
+@pytest.mark.parametrize("creator", ["venv", "builtin"])
+def test_export_is_an_option_of_the_linkable_creator(creator: str, current: Interpreter, tmp_path: Path) -> None:
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "virtualenv",
+            "--no-seed",
+            "--creator",
+            creator,
+            "-p",
+            current.path,
+            "--export",
+            tmp_path / "tool",
+            tmp_path / "v",
+        ],
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "unrecognized arguments: --export" in result.stderr
+    assert not (tmp_path / "v").exists()
+    assert not (tmp_path / "tool").exists()
+
+
+def test_no_extra_files(current: Interpreter, tmp_path: Path) -> None:
+    """The creator adds nothing to the venv beyond its stubs and keys, whatever the activators."""
+    others = "bash,cshell,fish,nushell,powershell,python,xonsh"
+    virtualenv("--no-seed", "--creator", "linkable", "-p", current.path, tmp_path / "a")
+    virtualenv("--no-seed", "--creator", "linkable", "-p", current.path, "--activators", others, tmp_path / "b")
+    files = [sorted(str(p.relative_to(tmp_path / v)) for p in (tmp_path / v).rglob("*")) for v in ("a", "b")]
+    assert files[0] == files[1]

@@ -263,13 +263,30 @@ def test_failed_export_leaves_everything_as_it_was(current: Interpreter, tmp_pat
     assert recorded(tmp_path) == {}
 
 
-def test_export_refuses_what_is_not_a_venv(tmp_path: Path) -> None:
-    code, _, err = venvlink("export", tmp_path, tmp_path / "tool")
-    assert code == 1
-    assert err == (
-        f"venvlink: error: {tmp_path} is not a virtual environment (no pyvenv.cfg); "
-        f"create one with: virtualenv --creator linkable {tmp_path}\n"
-    )
+@pytest.mark.parametrize("given", ["directory", "its python", "a project", "nothing"])
+def test_export_says_what_the_venv_argument_should_have_been(given: str, current: Interpreter, tmp_path: Path) -> None:
+    """Not "create one with virtualenv" for /tmp or for ve/bin/python: what the argument should have been."""
+    venv = new_venv("linkable", current, tmp_path / "project" / ".venv")
+    wrong, expected = {
+        "directory": (tmp_path, f"{tmp_path} is not a virtual environment (no pyvenv.cfg in it); give the directory"),
+        "its python": (
+            venv / "bin" / "python",
+            f"{venv / 'bin' / 'python'} is a file, not a virtual environment's directory: give its venv, {venv}",
+        ),
+        "a project": (
+            venv.parent,
+            f"{venv.parent} is not a virtual environment (no pyvenv.cfg in it); did you mean {venv}?",
+        ),
+        "nothing": (
+            tmp_path / "new",
+            f"{tmp_path / 'new'} does not exist; create a venv there with: virtualenv "
+            f"--creator linkable {tmp_path / 'new'}",
+        ),
+    }[given]
+    code, _, err = venvlink("export", wrong, tmp_path / "tool")
+    assert (code, err.count("\n")) == (1, 1)
+    assert err.startswith(f"venvlink: error: {expected}")
+    assert "virtualenv" not in err or given == "nothing"
 
 
 def test_remove(current: Interpreter, tmp_path: Path) -> None:
@@ -333,7 +350,7 @@ def test_remove_finds_an_entry_of_venvlink_0_1(current: Interpreter, tmp_path: P
     dest = tmp_path / "linked" / "tool"
     dest.symlink_to(venv / "bin" / "python")
     entry = {"dest": str(dest), "venv": str(venv), "target": str(venv / "bin" / "python"), "name": "python"}
-    registry_file(tmp_path).parent.mkdir(parents=True)
+    registry_file(tmp_path).parent.mkdir(parents=True, exist_ok=True)
     registry_file(tmp_path).write_text(json.dumps({"format": 1, "exports": {str(dest): {**entry, "created": "x"}}}))
     assert venvlink("remove", dest)[:2] == (0, f"removed {dest}\n")
     assert recorded(tmp_path) == {}

@@ -184,11 +184,13 @@ def test_permission_denied_on_dest(current: Interpreter, tmp_path: Path, without
     assert code == 1
     assert err == f"venvlink: error: cannot write {tmp_path / 'bin' / 'tool'}: Permission denied; nothing was changed\n"
     assert not list((tmp_path / "bin").iterdir())
-    assert not (tmp_path / "state" / "venvlink" / "exports.json").exists(), "nothing to record, nothing written"
+    registry = json.loads((tmp_path / "state" / "venvlink" / "exports.json").read_text())
+    assert registry["exports"] == {}, "nothing recorded"
 
 
 def test_permission_denied_on_registry(current: Interpreter, tmp_path: Path, without_override: list[str]) -> None:
     venv = make_linkable(current, tmp_path / "venv")
+    shutil.rmtree(tmp_path / "state")  # the creator remembered the venv there
     (tmp_path / "state").mkdir(mode=0o555)
     code, err = venvlink_without(without_override, "export", venv, tmp_path / "tool")
     assert code == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, build_demo_wheel, make_venv, run, sys_info
+from helpers import Interpreter, build_demo_wheel, make_venv, run
 from virtualenv_linkable.__main__ import main
 from virtualenv_linkable._stub import is_stub
 
@@ -62,19 +62,3 @@ def test_pip_lifecycle_through_symlinks(current: Interpreter, tmp_path: Path) ->
     assert run(version, check=False).returncode != 0
     assert not (venv / "bin" / "linkdemo").exists()
     assert is_stub(venv / "bin" / "python"), "pip leaves the interpreters alone"
-
-
-def test_venv_upgrade_over_a_linkable_venv(current: Interpreter, tmp_path: Path) -> None:
-    """`python -m venv --upgrade` rewrites pyvenv.cfg without venvlink's keys: the venv still starts,
-    doctor reports it, and `venvlink convert` mends it."""
-    venv = make_venv(current, tmp_path / "venv")
-    assert main(["export", str(venv), str(tmp_path / "tool")]) == 0
-    run([current.path, "-m", "venv", "--upgrade", venv], check=False)
-    assert "venvlink-executable" not in (venv / "pyvenv.cfg").read_text()
-    assert sys_info(venv / "bin" / "python")["prefix"] == str(venv)
-    doctor = run([sys.executable, "-m", "virtualenv_linkable", "doctor"], check=False)
-    assert doctor.returncode == 1
-    assert f"not linkable; {venv}'s python is no longer venvlink's stub; run: venvlink convert {venv}" in doctor.stdout
-    assert main(["convert", str(venv)]) == 0
-    assert run([sys.executable, "-m", "virtualenv_linkable", "doctor"]).stdout == "all 1 exports are fine\n"
-    assert sys_info(tmp_path / "tool")["prefix"] == str(venv)

@@ -18,7 +18,22 @@ def test_bom_blanks_and_first_occurrence() -> None:
 
 
 def test_with_keys_keeps_every_other_line_byte_for_byte() -> None:
-    data = b"home = /usr/bin\n# a comment\nVenvlink = 0.1.0\nprompt = 'x'"
-    changed = _pyvenv_cfg.with_keys(data, {"venvlink": "0.2.0", "venvlink-executable": None})
-    assert changed == b"home = /usr/bin\n# a comment\nprompt = 'x'\nvenvlink = 0.2.0\n"
-    assert _pyvenv_cfg.with_keys(changed, {"venvlink": None}) == b"home = /usr/bin\n# a comment\nprompt = 'x'\n"
+    """A key that is there keeps its place and spelling; a new one is appended; nothing else moves."""
+    data = b"home = /usr/bin\r\n# a comment\nVenvlink = 0.1.0\nprompt = 'x'"
+    changed = _pyvenv_cfg.with_keys(data, {"venvlink": "0.3.0", "venvlink-executable": None, "home": "/opt/bin"})
+    assert changed == b"home = /opt/bin\r\n# a comment\nVenvlink = 0.3.0\nprompt = 'x'"
+    added = _pyvenv_cfg.with_keys(changed, {"venvlink-executable": "/opt/bin/python3"})
+    assert added == changed + b"\nvenvlink-executable = /opt/bin/python3\n"
+    assert _pyvenv_cfg.with_keys(changed, {"venvlink": None}) == b"home = /opt/bin\r\n# a comment\nprompt = 'x'"
+    assert _pyvenv_cfg.with_keys(data, {"absent": None}) == data, "nothing to change: not even a final newline"
+
+
+def test_a_carriage_return_inside_a_line_hides_no_key() -> None:
+    """`venvlink-executable\\r= /evil` is one line to CPython and the stub (a \\r is a blank to them): venvlink's
+    rewrite must treat it as that key too, never keep it ahead of the one it writes."""
+    data = b"home = /usr/bin\nvenvlink-executable\r= /evil\n"
+    assert _pyvenv_cfg.parse(data)["venvlink-executable"] == "/evil"
+    changed = _pyvenv_cfg.with_keys(data, {"venvlink-executable": "/usr/bin/python3"})
+    assert _pyvenv_cfg.parse(changed)["venvlink-executable"] == "/usr/bin/python3"
+    assert b"/evil" not in changed
+    assert _pyvenv_cfg.with_keys(data, {"venvlink-executable": None}) == b"home = /usr/bin\n"

@@ -86,18 +86,18 @@ def test_writes_are_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         real(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
-    registry = Registry(tmp_path / "exports.json")
-    with registry.change() as exports:
-        exports["/x"] = Export("/x", "/v", "/v/bin/python", "python", "2026-11-22T00:00:00+00:00")
+    registry = Registry(tmp_path / "venvlink" / "exports.json")
+    with registry.change() as records:
+        records.exports["/x"] = Export("/x", "/v", "/v/bin/python", "python", "2026-11-22T00:00:00+00:00")
     assert len(synced) == 2
     assert Path(synced[0]).name.startswith(".exports.json.")  # the new file, under its temporary name
-    assert synced[1] == str(tmp_path)
+    assert synced[1] == str(tmp_path / "venvlink")
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"format": 1}', "[]", '{"format": 1, "exports": []}'])
 def test_corrupt_registry_is_reported(current: Interpreter, tmp_path: Path, content: str) -> None:
     registry = tmp_path / "state" / "venvlink" / "exports.json"
-    registry.parent.mkdir(parents=True)
+    registry.parent.mkdir(parents=True, exist_ok=True)
     registry.write_text(content)
     venv = make_venv(current, tmp_path / "venv")
     for command in (["list"], ["doctor"], ["export", str(venv), str(tmp_path / "tool")]):
@@ -112,12 +112,12 @@ def test_corrupt_registry_is_reported(current: Interpreter, tmp_path: Path, cont
 
 def test_newer_format_is_not_overwritten(tmp_path: Path) -> None:
     registry = tmp_path / "state" / "venvlink" / "exports.json"
-    registry.parent.mkdir(parents=True)
-    registry.write_text('{"format": 2, "exports": {}}')
+    registry.parent.mkdir(parents=True, exist_ok=True)
+    registry.write_text('{"format": 3, "exports": {}}')
     result = run([sys.executable, "-m", "virtualenv_linkable", "list"], check=False)
     assert result.returncode == 1
-    assert "has format 2; upgrade venvlink" in result.stderr
-    assert registry.read_text() == '{"format": 2, "exports": {}}'
+    assert "has format 3; upgrade venvlink" in result.stderr
+    assert registry.read_text() == '{"format": 3, "exports": {}}'
 
 
 def test_a_registry_of_venvlink_0_2_is_read(current: Interpreter, tmp_path: Path) -> None:
@@ -126,7 +126,7 @@ def test_a_registry_of_venvlink_0_2_is_read(current: Interpreter, tmp_path: Path
     dest = tmp_path / "tool"
     dest.symlink_to(venv / "bin" / "python")
     registry = tmp_path / "state" / "venvlink" / "exports.json"
-    registry.parent.mkdir(parents=True)
+    registry.parent.mkdir(parents=True, exist_ok=True)
     entry = {"created": "2026-11-20T10:00:00+00:00", "dest": str(dest), "name": "python"}
     entry |= {"target": str(venv / "bin" / "python"), "venv": str(venv)}
     registry.write_text(json.dumps({"format": 1, "exports": {str(dest): entry}}, indent=2) + "\n")  # as 0.2 wrote it
@@ -171,7 +171,7 @@ def test_another_users_registry_is_refused(
     args["export"] = [make_venv(current, tmp_path / "v"), tmp_path / "t"]
     result = run([sys.executable, "-m", "virtualenv_linkable", command, *args[command]], check=False, env=env)
     assert result.returncode == 1
-    assert result.stderr.startswith(f"venvlink: error: refusing the registry {registry}: {registry} belongs to ")
+    assert result.stderr.startswith(f"venvlink: error: refusing the registry {registry}: {registry.parent} belongs to ")
     assert (
         f"(uid {DEPLOY}), not to you (root (uid 0)), and venvlink runs the programs a registry names" in result.stderr
     )

@@ -9,7 +9,7 @@ from .exceptions import VenvlinkError
 
 TYPE_CHECKING = False  # what typing.TYPE_CHECKING is at run time, without importing typing (10 ms)
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 if TYPE_CHECKING:
     from ._convert import Conversion, convert

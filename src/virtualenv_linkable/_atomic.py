@@ -65,9 +65,6 @@ class Directory:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def names(self) -> list[str]:
-        return sorted(os.listdir(self.fd))
-
     def lstat(self, name: str) -> os.stat_result | None:
         """The entry ``name`` itself (a link is not followed), or None when there is none."""
         try:
@@ -81,27 +78,6 @@ class Directory:
 
     def readlink(self, name: str) -> str:
         return os.readlink(name, dir_fd=self.fd)
-
-    def read(self, name: str, limit: int) -> bytes | None:
-        """The first ``limit`` bytes of the regular file ``name`` (links followed), or None when it is not one.
-        Never waits: a FIFO put in its place is not read."""
-        try:
-            fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self.fd)
-        except OSError:
-            return None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            chunks, left = [], limit
-            while left > 0:
-                chunk = os.read(fd, min(left, 1 << 20))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                left -= len(chunk)
-            return b"".join(chunks)
-        finally:
-            os.close(fd)
 
     def write(self, name: str, data: bytes, mode: int, *, durable: bool = False) -> None:
         """Make ``name`` a new regular file holding ``data``, in one rename; with ``durable``, on disk before
@@ -183,10 +159,23 @@ class Directory:
         try:
             os.link(name, to_name, src_dir_fd=self.fd, dst_dir_fd=to.fd, follow_symlinks=False)
         except OSError:  # rare: a file system without hard links
-            data = self.read(name, 1 << 31)
-            if data is None:
-                raise cannot_write(to.path / to_name, OSError(0, "not a regular file")) from None
-            to.write(to_name, data, self.lstat(name).st_mode & 0o7777)  # type: ignore[union-attr]
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self.fd)
+            with os.fdopen(fd, "rb") as stream:
+                data, mode = stream.read(), os.fstat(fd).st_mode
+            to.write(to_name, data, stat.S_IMODE(mode))
+
+    def keep_aside(self, name: str) -> str:
+        """A second name for the file ``name`` in this directory (a hard link, never through a link), so that the
+        file can be put back after ``name`` is replaced; that name."""
+        while True:
+            aside = temporary_name(name)
+            try:
+                os.link(name, aside, src_dir_fd=self.fd, dst_dir_fd=self.fd, follow_symlinks=False)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise cannot_write(self.path / name, error) from None
+            return aside
 
     def unlink(self, name: str) -> None:
         try:
@@ -229,6 +218,7 @@ class Steps:
 
     def __init__(self) -> None:
         self._undo: list[Callable[[], None]] = []
+        self._last: list[Callable[[], None]] = []
         self._open: list[Directory] = []
 
     def __enter__(self) -> Steps:
@@ -241,6 +231,8 @@ class Steps:
             if kind is not None:
                 while self._undo:
                     self._undo.pop()()
+            for last in self._last:
+                last()
         finally:
             for directory in self._open:
                 directory.close()
@@ -248,6 +240,10 @@ class Steps:
     def did(self, undo: Callable[[], None]) -> None:
         """Record a change just made, and what undoes it."""
         self._undo.append(undo)
+
+    def finally_(self, cleanup: Callable[[], None]) -> None:
+        """Run ``cleanup`` when the block ends, after any undo: for what is kept only so that it can be undone."""
+        self._last.append(cleanup)
 
     def hold(self, directory: Directory) -> Directory:
         """Keep ``directory`` open until the block ends (the undos may need it)."""

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import filecmp
 import json
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from . import __version__, _pyvenv_cfg, _stub
 from ._atomic import Directory, Steps
-from ._interpreter import probe
-from ._venv import EXECUTABLE_KEY, KEYS, MARKER_KEY, RESTORE_KEY, State, absolute
+from ._interpreter import candidates, describe_kind, probe
+from ._paths import absolute
+from ._registry import _user, forget, remember
+from ._venv import EXECUTABLE_KEY, KEYS, MARKER_KEY, RESTORE_KEY, State, pyvenv_cfg_of
 from .exceptions import VenvlinkError
 
 _VERSIONED = re.compile(r"[a-z]+\d+\.\d+t?")
@@ -30,6 +34,8 @@ class Conversion:
     :ivar entries: the names in ``bin/`` that were replaced
     :ivar rewrote_cfg: whether venvlink's keys in ``pyvenv.cfg`` were added, corrected or removed
     :ivar interpreter: what the interpreter is, as it said when run (``CPython 3.12.1``); empty when not run
+    :ivar note: why the venv could not be remembered in venvlink's registry, if it could not (it is linkable all
+        the same); None otherwise
     """
 
     venv: Path
@@ -37,6 +43,7 @@ class Conversion:
     entries: list[str]
     rewrote_cfg: bool
     interpreter: str = ""
+    note: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -84,6 +91,21 @@ def _record(state: State) -> dict[str, Any]:
     return record
 
 
+def upgrade_copies(state: State) -> tuple[Path | None, list[Path]]:
+    """``python -m venv --upgrade`` on a linkable venv cannot symlink over the stubs: it copies the base interpreter
+    over ``bin/python3.X`` and rewrites pyvenv.cfg without venvlink's keys. The stubs left still record that base:
+    entries byte for byte the interpreter they record are such copies, not the venv's own. Returns that interpreter
+    and those entries (None and none when there are no such copies)."""
+    copies = [entry for entry in state.entries if not entry.is_symlink() and entry not in state.stubs]
+    for stub in state.stubs if copies else []:
+        recorded = Path(_stub.recorded(_stub.read_stub(stub) or b"") or "/")
+        if state.venv in recorded.parents:
+            continue  # the venv's own copy in libexec/, not a base interpreter
+        if recorded.is_file() and all(filecmp.cmp(copy, recorded, shallow=False) for copy in copies):
+            return recorded, copies
+    return None, []
+
+
 def interpreter_of(state: State) -> Path:
     """The interpreter the venv runs now, read from what is there: a link's target, a copy, or what venvlink
     recorded; for a stub without a record, what the stub itself walks to. Never guessed from ``home``."""
@@ -92,6 +114,9 @@ def interpreter_of(state: State) -> Path:
         real = Path(os.path.realpath(entry))
         if entry.is_symlink() and not _stub.is_stub(real):
             return real
+    upgraded, _ = upgrade_copies(state)
+    if upgraded is not None:
+        return upgraded
     for entry in ordered:
         if not entry.is_symlink() and not _stub.is_stub(entry):
             return entry  # a copy of the interpreter
@@ -108,37 +133,138 @@ def interpreter_of(state: State) -> Path:
     return Path(explained.executable)
 
 
-def convert(venv: str | os.PathLike[str], *, revert: bool = False) -> Conversion:
+def convert(
+    venv: str | os.PathLike[str], *, revert: bool = False, python: str | os.PathLike[str] | None = None
+) -> Conversion:
     """Make ``venv`` linkable in place: each interpreter in ``bin/`` becomes the stub. Idempotent; stubs of
     another venvlink version are replaced.
 
     The interpreter is the one ``bin/python`` runs now (its link, or its copy, which moves aside to ``libexec/``),
-    run once to confirm it is a CPython or PyPy venvlink supports. With ``revert``, put back exactly what was there
-    before: link texts, copies and ``pyvenv.cfg``. Every step is an atomic rename inside the venv, ordered so that
-    the venv runs at every moment; a failure undoes the steps already made.
+    run once to confirm it is a CPython or PyPy venvlink supports. With ``python``, the venv moves to that
+    interpreter instead, which must be of the same implementation and X.Y (and free-threaded or not) as the venv's
+    site-packages: for a base interpreter that was removed or upgraded to a new patch release. With ``revert``, put
+    back exactly what was there before: link texts, copies and ``pyvenv.cfg``. Every step is an atomic rename
+    inside the venv, ordered so that the venv runs at every moment; a failure undoes the steps already made.
+
+    The venv is remembered in venvlink's registry (forgotten on ``revert``), so that ``venvlink doctor --fix``
+    finds it again; the result's ``note`` says why, if it could not be.
     """
-    state = State.read(absolute(venv))
-    if revert:
-        return _revert(state)
+    path = absolute(venv)
+    pyvenv_cfg_of(path)  # says what the argument should have been, if it is not a venv
     with Steps() as steps:
-        return convert_in(state, steps)
+        venv_dir = hold(path, steps)
+        state = State.read(path, through=venv_dir)
+        if revert:
+            done = _revert(state, venv_dir, steps)
+        else:
+            done = convert_in(state, steps, venv_dir, python=absolute(python) if python is not None else None)
+    if revert:
+        forget(state.venv)
+    elif done.changed or python is not None:
+        note = remember(state.venv, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        return replace(done, note=note)
+    return done
 
 
-def convert_in(state: State, steps: Steps) -> Conversion:
-    """:func:`convert`, its changes recorded in ``steps``: undone if the larger change they belong to fails."""
-    interpreter = interpreter_of(state)
-    if _up_to_date(state, interpreter):
-        return Conversion(state.venv, interpreter, [], rewrote_cfg=False)
-    cfg = state.venv / "pyvenv.cfg"
-    mode = cfg.stat().st_mode
-    if mode & stat.S_IWOTH:
+def hold(venv: Path, steps: Steps) -> Directory:
+    """The venv's directory, held open until ``steps`` ends: every read and write of a change goes through it, so
+    that a venv swapped for another directory meanwhile is never the one changed. Only a venv of your own: changing
+    one runs its interpreter and writes into it as you."""
+    venv_dir = steps.hold(Directory.open(venv))
+    owner = os.fstat(venv_dir.fd).st_uid
+    if owner != os.geteuid():
+        who = _user(owner)
         msg = (
-            f"{cfg} can be written by every user (mode {mode & 0o777:o}), so anyone may have chosen what it starts, "
-            f"and the stub would refuse it; check it, then run: chmod o-w {cfg}; nothing was changed"
+            f"refusing to change {venv}: it belongs to {who}, not to you ({_user(os.geteuid())}), and changing a "
+            f"venv runs its interpreter and writes into it as you; run venvlink as {who}"
         )
         raise VenvlinkError(msg)
-    found = probe(interpreter, venv=state.venv)
-    return make_linkable(state, interpreter, steps, found.describe)
+    return venv_dir
+
+
+def convert_in(state: State, steps: Steps, venv_dir: Directory, *, python: Path | None = None) -> Conversion:
+    """:func:`convert` of the venv held as ``venv_dir`` (:func:`hold`), its changes recorded in ``steps``: undone
+    if the larger change they belong to fails."""
+    if python is not None:
+        return _move(state, python, steps, venv_dir)
+    interpreter = interpreter_of(state)
+    if not interpreter.exists():
+        raise VenvlinkError(_gone(state, interpreter))
+    if _up_to_date(state, interpreter):
+        return Conversion(state.venv, interpreter, [], rewrote_cfg=False)
+    _refuse_world_writable(state)
+    found = probe(interpreter, venv=state.venv, keep=(venv_dir.fd,), shown=state.shown(interpreter))
+    return make_linkable(state, interpreter, steps, venv_dir, found.describe)
+
+
+def _gone(state: State, interpreter: Path) -> str:
+    """What to say when the venv's interpreter no longer exists: the command that moves it, with a candidate."""
+    kind = state.made_for()
+    if kind is None:
+        return (
+            f"{state.venv}'s interpreter {interpreter} does not exist, and its pyvenv.cfg and lib/ do not say which "
+            "Python it was made for: recreate the venv"
+        )
+    found = candidates(kind)
+    python = str(found[0]) if found else "PYTHON"
+    where = f"(found: {found[0]})" if found else "(none found on PATH, in pyenv or in uv's Pythons)"
+    return (
+        f"{state.venv}'s interpreter {interpreter} does not exist; move the venv to another {describe_kind(kind)} "
+        f"{where}: venvlink convert --python {python} {state.venv}"
+    )
+
+
+def _refuse_world_writable(state: State) -> None:
+    for what, found in (("", state.root), ("/pyvenv.cfg", state.root / "pyvenv.cfg")):
+        mode = found.stat().st_mode
+        if mode & stat.S_IWOTH:
+            msg = (
+                f"{state.venv}{what} can be written by every user (mode {mode & 0o777:o}), so anyone may have changed "
+                f"what it runs, and the stub would refuse it; check it, then run: chmod o-w {state.venv}{what}; "
+                "nothing was changed"
+            )
+            raise VenvlinkError(msg)
+
+
+def _move(state: State, python: Path, steps: Steps, venv_dir: Directory) -> Conversion:
+    """The venv, linkable, on ``python``: an interpreter of the kind its site-packages suit. pyvenv.cfg's
+    ``home`` and version keys follow, and what ``--revert`` would put back links to ``python`` instead."""
+    _refuse_world_writable(state)
+    found = probe(python, venv=state.venv)
+    kind = state.made_for()
+    if kind is None:
+        msg = (
+            f"cannot move {state.venv} to {python}: its pyvenv.cfg and lib/ do not say which Python it was made for; "
+            "nothing was changed"
+        )
+        raise VenvlinkError(msg)
+    if found.kind != kind:
+        msg = (
+            f"cannot move {state.venv} to {python}: the venv is for {describe_kind(kind)}, {python} is "
+            f"{found.describe}; its site-packages suit one version only: recreate the venv for that one instead; "
+            "nothing was changed"
+        )
+        raise VenvlinkError(msg)
+    old = interpreter_of(state)
+    if (old.parent == state.venv / "libexec" and not old.is_symlink()) or any(
+        "copy" in how for how in _record(state)["entries"].values()
+    ):
+        msg = (
+            f"cannot move {state.venv} to {python}: it runs its own copy of its interpreter (made with --copies); "
+            "recreate the venv instead; nothing was changed"
+        )
+        raise VenvlinkError(msg)
+    version = ".".join(map(str, found.version))
+    keys: dict[str, str] = {"home": str(python.parent)}
+    for key, value in (("version", version), ("version_info", version), ("python-version", version[:3])):
+        if key in state.values:
+            keys[key] = f"{version}.final.0" if key == "version_info" and state.values[key].count(".") > 2 else value
+    for key in ("executable", "base-executable"):
+        if key in state.values:
+            keys[key] = str(python) if key == "base-executable" else os.path.realpath(python)
+    moved = replace(state, cfg_bytes=_pyvenv_cfg.with_keys(state.cfg_bytes, dict(keys)))
+    moved = replace(moved, values=_pyvenv_cfg.parse(moved.cfg_bytes))
+    return make_linkable(moved, python, steps, venv_dir, found.describe, moved_from=old, old_cfg=state.cfg_bytes)
 
 
 def _up_to_date(state: State, interpreter: Path) -> bool:
@@ -146,7 +272,7 @@ def _up_to_date(state: State, interpreter: Path) -> bool:
     if state.values.get(MARKER_KEY) != __version__ or state.values.get(EXECUTABLE_KEY) != str(interpreter):
         return False
     wanted = _stub.for_interpreter(str(interpreter))
-    return all(not entry.is_symlink() and entry.read_bytes() == wanted for entry in state.entries)
+    return all(not entry.is_symlink() and _stub.read_stub(entry) == wanted for entry in state.entries)
 
 
 def _is_script(path: Path) -> bool:
@@ -169,10 +295,12 @@ class _Plan:
     new_cfg: bytes
 
 
-def _plan(state: State, interpreter: Path) -> _Plan:
+def _plan(state: State, interpreter: Path, moved_from: Path | None) -> _Plan:
     record = _record(state)
     libexec = state.venv / "libexec"
+    upgraded, upgrade_copies_ = upgrade_copies(state)
     copies = [entry for entry in state.entries if not entry.is_symlink() and not _stub.is_stub(entry)]
+    copies = [entry for entry in copies if entry not in upgrade_copies_]
     versioned = [entry.name for entry in state.entries if _VERSIONED.fullmatch(entry.name)]
     target, wrapper = interpreter, None
     if interpreter in copies:
@@ -184,21 +312,27 @@ def _plan(state: State, interpreter: Path) -> _Plan:
         named = Path(state.values.get(EXECUTABLE_KEY, "/"))
         if named.parent == libexec and named.name in record["entries"]:
             target = named  # as an earlier, interrupted, conversion chose
-        record.setdefault("libexec", "kept" if os.path.lexists(libexec) else "created")
+        record.setdefault("libexec", "kept" if os.path.lexists(state.root / "libexec") else "created")
     elif _is_script(interpreter):
         # A #! wrapper (nixpkgs' makeWrapper, HPC modules) hands its interpreter "$0", which the kernel sets to
         # the path exec'd, whatever argv[0] was: the stubs exec a link inside the venv, so that $0 is in it.
         target = libexec / (versioned[0] if versioned else interpreter.name)
         wrapper = Path(os.path.realpath(interpreter))
-        record.setdefault("libexec", "kept" if os.path.lexists(libexec) else "created")
+        record.setdefault("libexec", "kept" if os.path.lexists(state.root / "libexec") else "created")
         record["wrapper"] = f"libexec/{target.name}"
     for entry in state.entries:
         if entry.is_symlink():
             record["entries"][entry.name] = {"link": os.readlink(entry)}
         elif entry in copies:
             record["entries"][entry.name] = {"copy": f"libexec/{entry.name}"}
-    if (state.venv / "pyvenv.cfg").is_symlink():
-        record.setdefault("pyvenv.cfg", {"link": os.readlink(state.venv / "pyvenv.cfg")})
+        elif entry in upgrade_copies_:  # what venv made before its --upgrade: a link to that interpreter
+            record["entries"].setdefault(entry.name, {"link": str(upgraded)})
+    if moved_from is not None:  # the links --revert puts back lead to the new interpreter, not the gone one
+        for how in record["entries"].values():
+            if "link" in how and os.path.isabs(how["link"]) and _runs(how["link"], moved_from):
+                how["link"] = str(interpreter)
+    if (state.root / "pyvenv.cfg").is_symlink():
+        record.setdefault("pyvenv.cfg", {"link": os.readlink(state.root / "pyvenv.cfg")})
     record.setdefault("newline", not state.cfg_bytes or state.cfg_bytes.endswith(b"\n"))
     keys: dict[str, str | None] = {
         MARKER_KEY: __version__,
@@ -222,21 +356,37 @@ def _write_cfg(venv_dir: Directory, data: bytes, old: bytes, steps: Steps) -> No
     steps.did(undo)
 
 
-def make_linkable(state: State, interpreter: Path, steps: Steps, described: str = "") -> Conversion:
+def _runs(link: str, interpreter: Path) -> bool:
+    """Whether the absolute link text ``link`` leads to ``interpreter``, or nowhere (it was removed)."""
+    return not os.path.exists(link) or os.path.realpath(link) == os.path.realpath(interpreter)
+
+
+def make_linkable(  # noqa: PLR0913  # the move's two are keyword-only
+    state: State,
+    interpreter: Path,
+    steps: Steps,
+    venv_dir: Directory,
+    described: str = "",
+    *,
+    moved_from: Path | None = None,
+    old_cfg: bytes | None = None,
+) -> Conversion:
     """Put the stub in place of every entry of ``state``, recording what was there; ``interpreter`` is trusted.
-    Each change is recorded in ``steps``, which undoes them all if the block it belongs to fails."""
+    Each change is recorded in ``steps``, which undoes them all if the block it belongs to fails. When the venv
+    moves to ``interpreter`` from ``moved_from``, ``state`` holds its new pyvenv.cfg and ``old_cfg`` the one on
+    disk."""
     if _stub.is_stub(interpreter):
         msg = f"cannot convert {state.venv}: its interpreter {interpreter} is a venvlink stub; recreate the venv"
         raise VenvlinkError(msg)
-    plan = _plan(state, interpreter)
-    venv_dir = steps.hold(Directory.open(state.venv))
+    plan = _plan(state, interpreter, moved_from)
+    on_disk = state.cfg_bytes if old_cfg is None else old_cfg
     bin_dir = steps.hold(venv_dir.sub("bin"))
     stub = _stub.for_interpreter(str(plan.target))
-    replace = [entry for entry in state.entries if entry.is_symlink() or entry.read_bytes() != stub]
-    rewrite = plan.new_cfg != state.cfg_bytes or (state.venv / "pyvenv.cfg").is_symlink()
+    to_replace = [entry for entry in state.entries if entry.is_symlink() or _stub.read_stub(entry) != stub]
+    rewrite = plan.new_cfg != on_disk or (state.root / "pyvenv.cfg").is_symlink()
     # pyvenv.cfg first: a plain interpreter ignores the keys, and a stub never runs without them
     if rewrite:
-        _write_cfg(venv_dir, plan.new_cfg, state.cfg_bytes, steps)
+        _write_cfg(venv_dir, plan.new_cfg, on_disk, steps)
     libexec = None
     if plan.copies or plan.wrapper:
         if venv_dir.mkdir("libexec"):
@@ -248,19 +398,23 @@ def make_linkable(state: State, interpreter: Path, steps: Steps, described: str 
     if plan.wrapper and libexec is not None and plan.target != interpreter:
         libexec.symlink(plan.target.name, str(plan.wrapper))
         steps.did(partial(libexec.unlink, plan.target.name))
-    for entry in replace:
+    for entry in to_replace:
         if entry.is_symlink():
             undo = partial(bin_dir.symlink, entry.name, os.readlink(entry))
         elif entry in plan.copies:
             undo = partial(libexec.rename, entry.name, bin_dir, entry.name)  # type: ignore[union-attr]
-        else:  # a stub of another version
-            undo = partial(bin_dir.write, entry.name, entry.read_bytes(), entry.lstat().st_mode & 0o7777)
+        elif (data := _stub.read_stub(entry)) is not None:  # a stub of another version
+            undo = partial(bin_dir.write, entry.name, data, entry.lstat().st_mode & 0o7777)
+        else:  # a copy python -m venv --upgrade wrote: kept under a second name (never read whole) until the end
+            aside = bin_dir.keep_aside(entry.name)
+            undo = partial(bin_dir.rename, aside, bin_dir, entry.name)
+            steps.finally_(partial(bin_dir.unlink, aside))
         bin_dir.write(entry.name, stub, 0o755)
         steps.did(undo)
-    return Conversion(state.venv, plan.target, [e.name for e in replace], rewrite, described)
+    return Conversion(state.venv, plan.target, [e.name for e in to_replace], rewrite, described)
 
 
-def _revert(state: State) -> Conversion:
+def _revert(state: State, venv_dir: Directory, steps: Steps) -> Conversion:
     """The stubs back to what was there, then the keys out: the order in which the venv runs throughout. A failure
     half-way puts back what was already reverted."""
     venv, record = state.venv, _record(state)
@@ -272,23 +426,21 @@ def _revert(state: State) -> Conversion:
     data = _pyvenv_cfg.with_keys(state.cfg_bytes, dict.fromkeys(KEYS))
     if record.get("newline") is False and data.endswith(b"\n") and data != state.cfg_bytes:
         data = data[:-1]
-    with Steps() as steps:
-        venv_dir = steps.hold(Directory.open(venv))
-        bin_dir = steps.hold(venv_dir.sub("bin"))
-        asides = any("copy" in how for how in entries.values()) or "wrapper" in record
-        libexec = steps.hold(venv_dir.sub("libexec")) if asides and venv_dir.lstat("libexec") else None
-        _put_back_entries(state, entries, bin_dir, libexec, steps)
-        if "wrapper" in record and libexec is not None and libexec.is_link(record["wrapper"][8:]):
-            name = record["wrapper"][8:]
-            steps.did(partial(libexec.symlink, name, libexec.readlink(name)))
-            libexec.unlink(name)
-        if "pyvenv.cfg" in record:
-            venv_dir.symlink("pyvenv.cfg", record["pyvenv.cfg"]["link"])
-            steps.did(partial(venv_dir.write, "pyvenv.cfg", state.cfg_bytes, 0o644, durable=True))
-        elif data != state.cfg_bytes:
-            _write_cfg(venv_dir, data, state.cfg_bytes, steps)
-        if record.get("libexec") == "created":
-            venv_dir.rmdir_if_empty("libexec")
+    bin_dir = steps.hold(venv_dir.sub("bin"))
+    asides = any("copy" in how for how in entries.values()) or "wrapper" in record
+    libexec = steps.hold(venv_dir.sub("libexec")) if asides and venv_dir.lstat("libexec") else None
+    _put_back_entries(state, entries, bin_dir, libexec, steps)
+    if "wrapper" in record and libexec is not None and libexec.is_link(record["wrapper"][8:]):
+        name = record["wrapper"][8:]
+        steps.did(partial(libexec.symlink, name, libexec.readlink(name)))
+        libexec.unlink(name)
+    if "pyvenv.cfg" in record:
+        venv_dir.symlink("pyvenv.cfg", record["pyvenv.cfg"]["link"])
+        steps.did(partial(venv_dir.write, "pyvenv.cfg", state.cfg_bytes, 0o644, durable=True))
+    elif data != state.cfg_bytes:
+        _write_cfg(venv_dir, data, state.cfg_bytes, steps)
+    if record.get("libexec") == "created":
+        venv_dir.rmdir_if_empty("libexec")
     changed_cfg = data != state.cfg_bytes or "pyvenv.cfg" in record
     return Conversion(venv, target, [stub.name for stub in state.stubs], changed_cfg)
 
@@ -303,7 +455,7 @@ def _put_back_entries(
         msg = f"cannot revert {state.venv}: the copies of its interpreter are gone ({', '.join(gone)} in libexec/)"
         raise VenvlinkError(msg)
     for stub in state.stubs:
-        again = partial(bin_dir.write, stub.name, stub.read_bytes(), 0o755)
+        again = partial(bin_dir.write, stub.name, _stub.read_stub(stub) or _stub.template().read_bytes(), 0o755)
         if stub.name in copies and libexec is not None:
             libexec.rename(copies[stub.name], bin_dir, stub.name)
             steps.did(partial(_stub_again, bin_dir, stub.name, libexec, copies[stub.name], again))

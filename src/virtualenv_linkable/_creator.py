@@ -7,6 +7,7 @@ import configparser
 import os
 import stat
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +17,16 @@ from virtualenv.create.via_global_ref.builtin.cpython.cpython3 import CPython3Po
 from virtualenv.create.via_global_ref.builtin.pypy.pypy3 import PyPy3Posix
 
 from ._atomic import Steps
-from ._convert import interpreter_of, make_linkable
+from ._convert import hold, interpreter_of, make_linkable
+from ._export import export
 from ._interpreter import SUPPORTED
+from ._registry import remember
 from ._venv import KEYS, State
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
+    from argparse import ArgumentParser
+
     from python_discovery import PythonInfo
     from virtualenv.config.cli.parser import VirtualEnvOptions
 
@@ -71,11 +76,15 @@ class LinkableCreator(ViaGlobalRefApi):
         found = _builtin_for(interpreter)
         if found is None:
             raise VenvlinkError(_decline_reason(interpreter))
+        unseeded = _cannot_seed(options, interpreter)
+        if unseeded is not None:
+            raise VenvlinkError(unseeded)
         super().__init__(options, interpreter)
         # options.meta is the meta the builtin's can_create made, with the files it links or copies.
         self._builtin = found[0](options, interpreter)
         builtin_cfg = self._builtin.pyenv_cfg
         self.pyenv_cfg = self._builtin.pyenv_cfg = _PyEnvCfg(builtin_cfg.content, builtin_cfg.path)
+        self._exports: list[str] = list(getattr(options, "export", None) or [])
         self._keys: dict[str, str] = {}
 
     def __getattr__(self, name: str) -> Any:  # noqa: ANN401  # proxies the builtin's typed attributes
@@ -96,12 +105,34 @@ class LinkableCreator(ViaGlobalRefApi):
         # asked for by name: accepted here, so that __init__ can say why it cannot, not argparse "invalid choice"
         return declined
 
+    @classmethod
+    def add_parser_arguments(cls, parser: ArgumentParser, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
+        """The builtin's options, and ``--export``: the creator's own, so that it works whatever activators are
+        chosen, and virtualenv's list of activators stays as it was."""
+        super().add_parser_arguments(parser, *args, **kwargs)
+        parser.add_argument(
+            "--export",
+            action="append",
+            metavar="PATH",
+            default=[],
+            help="make PATH a symlink to the new venv's python, as venvlink export does; repeatable",
+        )
+
     def create(self) -> None:
-        """Create the builtin venv, then put the stub in place of each interpreter, recording what was there."""
+        """Create the builtin venv, put the stub in place of each interpreter (recording what was there), and make
+        each ``--export``; remember the venv in venvlink's registry, for ``venvlink doctor --fix``."""
         self._builtin.create()
-        state = State.read(Path(self.dest))
         with Steps() as steps:
-            make_linkable(state, interpreter_of(state), steps)
+            venv_dir = hold(Path(self.dest), steps)
+            state = State.read(Path(self.dest), through=venv_dir)
+            make_linkable(state, interpreter_of(state), steps, venv_dir)
+        for dest in self._exports:
+            result = export(self.dest, dest)
+            if result.path_note:
+                print(f"note: {result.path_note}", file=sys.stderr)
+        note = remember(Path(self.dest), datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        if note:
+            print(f"note: {note}", file=sys.stderr)
         values = State.read(Path(self.dest)).values
         self._keys = {key: values[key] for key in KEYS if key in values}
 
@@ -113,18 +144,54 @@ class LinkableCreator(ViaGlobalRefApi):
 
 
 class _PyEnvCfg(PyEnvCfg):
-    """virtualenv's pyvenv.cfg, written whatever the umask without others' write bit: the stub refuses a
-    pyvenv.cfg every user can write (anyone could point it at any program), and virtualenv writes it last."""
+    """virtualenv's pyvenv.cfg, which it writes last. Under a umask that lets every user write (000, 002 with
+    others' bit), virtualenv makes the whole venv writable by every user: anyone could then choose what it runs or
+    add code to it, and the stub refuses such a venv. So the creator takes others' write permission off all it made
+    then, never following a link."""
 
     def write(self) -> None:
         super().write()
-        fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        try:
-            mode = os.fstat(fd).st_mode
-            if stat.S_ISREG(mode) and mode & stat.S_IWOTH:
-                os.fchmod(fd, stat.S_IMODE(mode) & ~stat.S_IWOTH)
-        finally:
-            os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        if not umask & stat.S_IWOTH:
+            _drop_others_write(self.path.parent)
+
+
+def _drop_others_write(top: Path) -> None:
+    for directory, _, names in os.walk(top):
+        for path in (directory, *(os.path.join(directory, name) for name in names)):
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                continue  # a symlink (ELOOP), or gone
+            try:
+                mode = os.fstat(fd).st_mode
+                if mode & stat.S_IWOTH:
+                    os.fchmod(fd, stat.S_IMODE(mode) & ~stat.S_IWOTH)
+            finally:
+                os.close(fd)
+
+
+def _cannot_seed(options: VirtualEnvOptions, interpreter: PythonInfo) -> str | None:
+    """Why this virtualenv cannot seed a venv of ``interpreter`` (virtualenv 21.5 dropped Python 3.8's wheels),
+    said before anything is made, with what to do; tools such as tox show only the error's type otherwise."""
+    if getattr(options, "no_seed", False) or getattr(options, "seeder", "app-data") not in {"app-data", "pip"}:
+        return None
+    try:
+        from virtualenv.seed.embed.base_embed import BaseEmbed  # noqa: PLC0415
+    except ImportError:
+        return None
+    check = getattr(BaseEmbed, "cannot_seed", None)
+    if check is None or check(interpreter) is None:
+        return None
+    from virtualenv import __version__ as virtualenv_version  # noqa: PLC0415
+
+    version = ".".join(map(str, interpreter.version_info[:2]))
+    return (
+        f"virtualenv {virtualenv_version} cannot put pip into a Python {version} venv (it seeds 3.9 and later): "
+        f"pass --no-seed (then run the venv's python -m ensurepip), or use virtualenv<21.5, the last that seeds "
+        f"{version} (tox: requires = virtualenv<21.5)"
+    )
 
 
 def _decline_reason(interpreter: PythonInfo) -> str:

@@ -1,123 +1,194 @@
-"""The state of each export, and a check that each still does what it was made for."""
+"""The state of everything venvlink made (exports, converted venvs), what is wrong with it, and mending it."""
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import _stub
-from ._export import prefix_of, same_directory
-from ._registry import Export, Registry
-from ._venv import State
+from . import TYPE_CHECKING, _stub
+from ._convert import convert
+from ._interpreter import candidates
+from ._paths import same_directory
+from ._registry import Converted, Export, Registry
+from ._venv import EXECUTABLE_KEY, State
 from .exceptions import VenvlinkError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @dataclass(frozen=True)
 class Problem:
-    """Something wrong with an export, and the command that fixes it."""
+    """Something wrong, and the command that mends it.
+
+    :ivar what: the state, in a few words (``recreated``, ``stale stub``, ...)
+    :ivar detail: one sentence on what is wrong
+    :ivar fix: the command that mends it, as the arguments a program runs; None when venvlink cannot
+    :ivar automatic: whether ``venvlink doctor --fix`` runs it (it needs no choice of yours)
+    """
 
     what: str
-    fix: str
+    detail: str
+    fix: list[str] | None = None
+    automatic: bool = False
 
 
 @dataclass(frozen=True)
-class Checked:
-    """An export (``None`` for a registry entry that does not parse) and what is wrong with it."""
+class Item:
+    """An export (``export`` set), a converted venv no export runs (``converted`` set), or a registry entry that
+    does not parse (neither), with what is wrong with it."""
 
-    dest: str
-    export: Export | None
+    key: str
+    export: Export | None = None
+    converted: Converted | None = None
     problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def venv(self) -> str | None:
+        return self.export.venv if self.export else self.converted.venv if self.converted else None
 
     @property
     def state(self) -> str:
         return self.problems[0].what if self.problems else "ok"
 
 
-def _venv_states(exports: list[Export]) -> dict[str, State | None]:
-    """Each distinct venv read once; ``None`` for one that is gone."""
-    states: dict[str, State | None] = {}
-    for export in exports:
-        if export.venv not in states:
-            try:
-                states[export.venv] = State.read(Path(export.venv))
-            except VenvlinkError:
-                states[export.venv] = None
-    return states
-
-
-def _static_problems(export: Export, state: State | None) -> list[Problem]:
-    """What can be seen without running anything: the link, the venv, its stubs."""
-    dest, venv = Path(export.dest), Path(export.venv)
-    remake = f"venvlink export --force {venv} {dest}"
-    if not os.path.lexists(dest):
-        return [Problem("link missing", f"re-create it: {remake}; or forget it: venvlink remove {dest}")]
-    now = os.readlink(dest) if dest.is_symlink() else None
-    if now != export.target:
-        return [Problem("link changed", f"{dest} is not the link venvlink made; to restore it: {remake}")]
-    if state is None and not (venv / "pyvenv.cfg").is_file():
-        return [Problem("venv missing", f"{venv} is gone; remove the export: venvlink remove {dest}")]
-    if state is None or not state.linkable or not state.runs_stub(export.name):
-        return [Problem("not linkable", f"{venv}'s python is no longer venvlink's stub; run: venvlink convert {venv}")]
-    if state.stale:
-        return [
-            Problem(
-                "stale stub",
-                f"{venv}'s stubs are not the installed venvlink's (upgrade them): venvlink convert {venv}",
-            )
-        ]
-    return []
-
-
-def status(registry: Registry | None = None) -> list[Checked]:
-    """Each export with what can be seen wrong without running it (``venvlink list``)."""
-    registry = registry or Registry()
-    exports = registry.load()
-    states = _venv_states(list(exports.values()))
-    checked = [Checked(dest, e, _static_problems(e, states[e.venv])) for dest, e in exports.items()]
-    checked += [
-        Checked(dest, None, [Problem("malformed", f"its registry entry {why}; forget it: venvlink remove {dest}")])
-        for dest, why in registry.malformed.items()
-    ]
-    return sorted(checked, key=lambda item: item.dest)
-
-
-def _runs_in(venv: str, name: str) -> Problem | None:
-    """Run the venv's own interpreter once: it must start, with the venv as sys.prefix."""
-    python = Path(venv) / "bin" / name
+def _read(venv: str) -> State | str:
     try:
-        prefix = prefix_of(python)
+        return State.read(Path(venv))
     except VenvlinkError as error:
-        return Problem("does not run", str(error))
-    if not same_directory(prefix, venv):
-        return Problem("wrong prefix", f"{python} runs with sys.prefix {prefix}; see: venvlink which {python}")
-    return None
+        return str(error)
 
 
-def doctor(registry: Registry | None = None) -> list[Checked]:
-    """Each export checked: the stub walks every link (one batch), and each distinct venv's interpreter runs once
-    (in parallel); together they say that the link runs its venv."""
+def _venv_problems(venv: str, name: str, state: State | str, *, exported: bool) -> list[Problem]:
+    """What can be seen wrong with a venv without running anything (``name``: the entry links lead to); the first
+    of :func:`_venv_checks` that finds something."""
+    return next(([problem] for problem in _venv_checks(venv, name, state, exported=exported)), [])
+
+
+def _venv_checks(venv: str, name: str, state: State | str, *, exported: bool) -> Iterator[Problem]:
+    convert_it = ["venvlink", "convert", venv]
+    if isinstance(state, str):
+        forget = ["venvlink", "remove", "--forget", venv]
+        if os.path.lexists(venv):
+            yield Problem("not a venv", state)
+        elif exported:
+            yield Problem("venv missing", f"{venv} is gone", forget)
+        else:
+            yield Problem("gone", f"{venv} is gone", forget, automatic=True)
+        return
+    entry = state.venv / "bin" / name
+    if state.root / "bin" / name not in state.stubs:
+        runs = "runs the base interpreter without the venv" if exported else "would run without the venv"
+        detail = f"{entry} is no longer venvlink's stub (a tool recreated or reverted the venv): a link to it {runs}"
+        yield Problem("recreated", detail, convert_it, automatic=True)
+    if state.interpreter is not None and not state.interpreter.exists():
+        fix = ["venvlink", "convert", "--python", "PYTHON", venv]
+        detail = f"its interpreter {state.interpreter} was removed; move the venv to another of the same version"
+        yield Problem("interpreter gone", detail, fix)
+    if EXECUTABLE_KEY not in state.values:
+        detail = f"{venv}/pyvenv.cfg lost venvlink's keys (python -m venv --upgrade rewrites it)"
+        yield Problem("keys lost", detail, convert_it, automatic=True)
+    if not state.linkable:
+        names = ", ".join(e.name for e in state.entries if e not in state.stubs)
+        yield Problem("not linkable", f"{names} in {venv}/bin are not venvlink's stub", convert_it, automatic=True)
+    if state.stale:
+        yield Problem("stale stub", f"{venv}'s stubs are not the installed venvlink's", convert_it, automatic=True)
+
+
+def _export_problems(export: Export, state: State | str) -> list[Problem]:
+    """What can be seen wrong with an export without running anything: the link, then its venv."""
+    dest, venv = export.dest, export.venv
+    if not os.path.lexists(dest):
+        detail = f"{dest} is gone; to forget it: venvlink remove {dest}"
+        return [Problem("link missing", detail, ["venvlink", "export", "--force", venv, dest])]
+    now = os.readlink(dest) if os.path.islink(dest) else None
+    if now != export.target:
+        detail = f"{dest} is not the link venvlink made; to restore it: venvlink export --force {venv} {dest}"
+        return [Problem("link changed", detail, ["venvlink", "remove", "--forget", dest])]
+    return _venv_problems(venv, export.name, state, exported=True)
+
+
+def status(registry: Registry | None = None) -> list[Item]:
+    """Everything venvlink made, with what can be seen wrong without running anything (``venvlink list``)."""
+    registry = registry or Registry()
+    records = registry.load()
+    exported = {export.venv for export in records.exports.values()}
+    states = {venv: _read(venv) for venv in sorted(exported | set(records.venvs))}
+    items = [Item(dest, export=e, problems=_export_problems(e, states[e.venv])) for dest, e in records.exports.items()]
+    items += [
+        Item(venv, converted=c, problems=_venv_problems(venv, "python", states[venv], exported=False))
+        for venv, c in records.venvs.items()
+        if venv not in exported
+    ]
+    items += [
+        Item(key, problems=[Problem("malformed", f"its registry entry {why}", ["venvlink", "remove", key])])
+        for key, why in registry.malformed.items()
+    ]
+    return sorted(items, key=lambda item: (item.converted is not None, item.key))
+
+
+def _with_candidate(problem: Problem, state: State | str) -> Problem:
+    """A same-version interpreter in the command that moves a venv whose interpreter is gone, if one is found."""
+    if problem.what != "interpreter gone" or isinstance(state, str) or problem.fix is None:
+        return problem
+    kind = state.made_for()
+    found = candidates(kind) if kind else []
+    fix = [*problem.fix[:3], str(found[0]) if found else "PYTHON", *problem.fix[4:]]
+    where = f"found {found[0]}" if found else "none found on PATH, in pyenv or in uv's Pythons"
+    return Problem(problem.what, f"{problem.detail} ({where})", fix)
+
+
+def doctor(registry: Registry | None = None) -> list[Item]:
+    """Everything checked: the stub explains each export's link and each converted venv's python (one batch, no
+    Python started), which must run its venv."""
     checked = status(registry)
-    healthy = [item for item in checked if not item.problems and item.export is not None]
-    walks = dict(zip([item.dest for item in healthy], _stub.explain([item.dest for item in healthy])))
-    venvs = sorted({(item.export.venv, item.export.name) for item in healthy if item.export})
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        runs = dict(zip(venvs, pool.map(lambda pair: _runs_in(*pair), venvs)))
+    healthy = {item.key: item for item in checked if not item.problems and item.venv is not None}
+    paths = {key: key if item.export else str(Path(key) / "bin" / "python") for key, item in healthy.items()}
+    walks = dict(zip(paths, _stub.explain(list(paths.values()))))
     result = []
     for item in checked:
-        export = item.export
-        if item.dest in walks and export is not None:
-            walked = walks[item.dest]
-            problem = runs[(export.venv, export.name)]
-            if walked.status != 0:
-                problem = Problem("cannot run", walked.error or f"the stub would exit {walked.status}")
-            elif walked.prefix is None or not same_directory(walked.prefix, export.venv):
-                problem = Problem(
-                    "wrong venv",
-                    f"{item.dest} runs with sys.prefix {walked.prefix or 'of the base interpreter'}; "
-                    f"see: venvlink which {item.dest}",
-                )
-            item = Checked(item.dest, export, [problem] if problem else [])  # noqa: PLW2901
-        result.append(item)
+        problems = [_with_candidate(p, _read(item.venv)) if item.venv else p for p in item.problems]
+        walked = walks.get(item.key)
+        if walked is not None and walked.status != 0:
+            problems = [Problem("cannot run", walked.error or f"the stub would exit {walked.status}")]
+        elif walked is not None and (walked.prefix is None or not same_directory(walked.prefix, item.venv or "")):
+            runs = walked.prefix or "the base interpreter, without a venv"
+            detail = f"{paths[item.key]} runs with sys.prefix {runs}; see: venvlink which {paths[item.key]}"
+            problems = [Problem("wrong venv", detail)]
+        result.append(Item(item.key, item.export, item.converted, problems))
     return result
+
+
+@dataclass(frozen=True)
+class Mended:
+    """What ``doctor --fix`` did for one venv: the problem mended, or why it could not be."""
+
+    venv: str
+    what: str
+    error: str | None = None
+
+
+def fix(registry: Registry | None = None) -> list[Mended]:
+    """Run every automatic fix: convert again each venv a tool recreated, whose keys were lost or whose stubs are
+    stale (once per venv), and forget converted venvs that are gone."""
+    registry = registry or Registry()
+    mended: list[Mended] = []
+    done: set[str] = set()
+    for item in status(registry):
+        for problem in item.problems:
+            venv = item.venv
+            if not problem.automatic or venv is None or venv in done:
+                continue
+            done.add(venv)
+            try:
+                if problem.what == "gone":
+                    with registry.change() as records:
+                        records.venvs.pop(venv, None)
+                else:
+                    convert(venv)
+            except VenvlinkError as error:
+                mended.append(Mended(venv, problem.what, str(error)))
+            else:
+                mended.append(Mended(venv, problem.what))
+    return mended

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from . import _stub
 from ._atomic import Directory, Steps, cannot_write, temporary_name
-from ._convert import convert_in
-from ._registry import Export, Registry
-from ._venv import State, absolute
+from ._convert import convert_in, hold
+from ._paths import absolute, bin_home, destination, on_path, same_directory
+from ._registry import Export, Records, Registry
+from ._venv import State
 from .exceptions import VenvlinkError
 
 # bytes: a path need not be UTF-8
@@ -30,6 +31,7 @@ class ExportResult:
     :ivar converted: whether the venv had to be made linkable first
     :ivar replaced: whether ``dest`` existed and was replaced (``force``)
     :ivar on_path: whether ``dest``'s directory is on ``PATH``
+    :ivar registry: the registry that records the export
     """
 
     dest: Path
@@ -38,6 +40,7 @@ class ExportResult:
     converted: bool
     replaced: bool
     on_path: bool
+    registry: Path
 
     @property
     def path_note(self) -> str | None:
@@ -45,13 +48,6 @@ class ExportResult:
         if self.on_path:
             return None
         return f"{self.dest.parent} is not on PATH; add it to run {self.dest.name} by name"
-
-
-def destination(path: str | os.PathLike[str]) -> Path:
-    """``path`` as ``ln -s`` and the kernel take it: its directory resolved, its last name kept (it may be a link
-    that is about to be replaced)."""
-    given = absolute(path)
-    return Path(os.path.realpath(given.parent)) / given.name
 
 
 def prefix_of(python: Path, shown: Path | None = None) -> str:
@@ -68,18 +64,6 @@ def prefix_of(python: Path, shown: Path | None = None) -> str:
         msg = f"running {shown} failed: {said}"
         raise VenvlinkError(msg)
     return os.fsdecode(result.stdout)
-
-
-def same_directory(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def on_path(directory: Path) -> bool:
-    """Whether ``directory`` is one of the ``PATH`` entries (the same directory, by any name)."""
-    return any(entry and same_directory(entry, directory) for entry in os.environ.get("PATH", "").split(os.pathsep))
 
 
 def _check(state: State, dest: Path, name: str, *, force: bool) -> Path:
@@ -111,6 +95,19 @@ def _check(state: State, dest: Path, name: str, *, force: bool) -> Path:
     return venv / "bin" / name
 
 
+def _open_dest_directory(dest: Path) -> Directory:
+    """DEST's directory, held open, checked to be the one its path resolved to (``dest``'s is resolved): whoever
+    can write a directory above it could swap it for a link elsewhere meanwhile, and a link made or removed there
+    would be another than the one named."""
+    where = Directory.open(dest.parent)
+    pinned = f"/proc/self/fd/{where.fd}"
+    if os.path.isdir(pinned) and os.readlink(pinned) != str(dest.parent):
+        where.close()
+        msg = f"{dest.parent} changed while venvlink was at work (it now leads elsewhere); nothing was changed"
+        raise VenvlinkError(msg)
+    return where
+
+
 def _verify(where: Directory, record: Export, venv: Path, entry: Path) -> None:
     """Refuse a link that would not run ``venv``. Nothing is run through DEST's directory, where whoever can write
     could swap what runs: the stub explains a link put there (it reads, and execs nothing), and the venv's own
@@ -138,6 +135,8 @@ def _verify(where: Directory, record: Export, venv: Path, entry: Path) -> None:
             f"nothing was changed (see: venvlink which {entry})"
         )
         raise VenvlinkError(msg)
+    if os.stat(venv).st_uid != os.geteuid():
+        return  # another user's venv: what it runs is theirs to choose, and is run when you run the link, not now
     started = prefix_of(Path(os.path.realpath(entry)), shown=entry)
     if not same_directory(started, venv):
         msg = f"{entry} runs with sys.prefix = {started}, not {venv}; nothing was changed"
@@ -167,17 +166,17 @@ def _place(where: Directory, record: Export, *, force: bool) -> None:
         raise cannot_write(dest, error) from None
 
 
-def _put_back(registry: Registry, exports: dict[str, Export], dest: str, previous: Export | None) -> None:
+def _put_back(registry: Registry, records: Records, dest: str, previous: Export | None) -> None:
     if previous is None:
-        del exports[dest]
+        del records.exports[dest]
     else:
-        exports[dest] = previous
-    registry.save(exports)
+        records.exports[dest] = previous
+    registry.save(records)
 
 
 def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
     venv: str | os.PathLike[str],
-    dest: str | os.PathLike[str],
+    dest: str | os.PathLike[str] | None = None,
     *,
     name: str = "python",
     relative: bool = False,
@@ -185,7 +184,9 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
     convert_venv: bool = True,
     registry: Registry | None = None,
 ) -> ExportResult:
-    """Make ``dest`` a symlink to ``venv``'s interpreter ``name`` that runs with ``venv``'s packages.
+    """Make ``dest`` a symlink to ``venv``'s interpreter ``name`` that runs with ``venv``'s packages; without
+    ``dest``, the venv's directory name in the directory pipx and uv put commands in (``$VENVLINK_BIN_DIR``,
+    ``$XDG_BIN_HOME``, else ``~/.local/bin``).
 
     A venv that is not linkable yet is converted first (unless ``convert_venv`` is false). ``dest`` is checked
     and claimed under the registry's lock: an existing ``dest`` is replaced only with ``force``, in one rename,
@@ -193,9 +194,16 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
     ``venv``, or anything else fails, the venv, ``dest`` and the registry stay as they were.
     """
     state = State.read(absolute(venv))
+    if dest is None:  # where pipx and uv put a tool's command, named after the venv's directory
+        home = bin_home()
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise cannot_write(home, error) from None
+        dest = home / state.venv.name
     venv, dest = state.venv, destination(dest)
     registry = registry or Registry()
-    with registry.change() as exports, Steps() as steps:
+    with registry.change() as records, Steps() as steps:
         entry = _check(state, dest, name, force=force)
         existed = os.path.lexists(dest)
         target = os.path.relpath(entry, dest.parent) if relative else str(entry)
@@ -209,47 +217,57 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
             )
             raise VenvlinkError(msg)
         if converted:
-            convert_in(state, steps)
-        where = steps.hold(Directory.open(dest.parent))
+            venv_dir = hold(venv, steps)
+            convert_in(State.read(venv, through=venv_dir), steps, venv_dir)
+        where = steps.hold(_open_dest_directory(dest))
         _verify(where, record, venv, entry)
         # recorded before the link is placed: if we die between the two, doctor knows the export and how to mend
         # it; the other order would leave a link venvlink knows nothing of
-        steps.did(partial(_put_back, registry, exports, record.dest, exports.get(record.dest)))
-        exports[record.dest] = record
-        registry.save(exports)
+        steps.did(partial(_put_back, registry, records, record.dest, records.exports.get(record.dest)))
+        records.exports[record.dest] = record
+        registry.save(records)
         _place(where, record, force=force)
-    return ExportResult(dest, target, venv, converted, existed, on_path(dest.parent))
+    return ExportResult(dest, target, venv, converted, existed, on_path(dest.parent), registry.path)
 
 
-def remove(dest: str | os.PathLike[str], *, registry: Registry | None = None) -> bool:
-    """Remove an export venvlink made, if it is still the link venvlink made; never touch the venv.
+def remove(dest: str | os.PathLike[str], *, forget: bool = False, registry: Registry | None = None) -> str:
+    """Remove an export venvlink made, if it is still the link venvlink made; never touch the venv. With ``forget``,
+    only drop its entry (or a converted venv's), leaving the file as it is: for a link re-pointed by hand.
 
-    Returns whether a link was removed (``False``: it was already gone, or its entry was malformed, and it is now
-    forgotten).
+    Returns what was done: ``"removed"``; ``"gone"`` (the link was gone already: forgotten); ``"malformed"`` (its
+    entry did not parse: forgotten, any file left); ``"forgotten"`` (``forget``: the entry dropped, the link left);
+    ``"venv"`` (``forget`` of a converted venv: forgotten, the venv left).
     """
     given, dest = absolute(dest), destination(dest)
     registry = registry or Registry()
-    with registry.change() as exports:
-        if str(dest) not in exports and str(given) in exports:
+    with registry.change() as records:
+        if str(dest) not in records.exports and str(given) in records.exports:
             dest = given  # recorded by venvlink 0.1, which did not resolve DEST's directory
-        record = exports.get(str(dest))
+        record = records.exports.get(str(dest))
         if record is None:
             if registry.forget_malformed(str(dest)) or registry.forget_malformed(str(given)):
-                return False
+                return "malformed"
+            if forget and records.venvs.pop(str(given), None) is not None:
+                return "venv"
             msg = f"{dest} is not an export of venvlink (not in {registry.path}); if you made it, remove it yourself"
             raise VenvlinkError(msg)
+        del records.exports[str(dest)]
+        if forget:
+            return "forgotten"
         if not os.path.lexists(dest):
-            del exports[str(dest)]
-            return False
-        now = os.readlink(dest) if dest.is_symlink() else None
-        if now != record.target:
-            what = "is no longer a symlink" if now is None else f"now points to {now}, not {record.target}"
-            msg = f"{dest} {what}; venvlink did not make it so and leaves it; remove it yourself, then run this again"
-            raise VenvlinkError(msg)
-        try:
-            dest.unlink()
-        except OSError as error:
-            msg = f"cannot remove {dest}: {error.strerror}"
-            raise VenvlinkError(msg) from None
-        del exports[str(dest)]
-        return True
+            return "gone"
+        with _open_dest_directory(destination(dest)) as where:  # what is checked is what is removed
+            now = where.readlink(dest.name) if where.is_link(dest.name) else None
+            if now != record.target:
+                what = "is no longer a symlink" if now is None else f"now points to {now}, not {record.target}"
+                msg = (
+                    f"{dest} {what}; venvlink did not make it so and leaves it; to forget it and keep it: "
+                    f"venvlink remove --forget {dest}"
+                )
+                raise VenvlinkError(msg)
+            try:
+                os.unlink(dest.name, dir_fd=where.fd)
+            except OSError as error:
+                msg = f"cannot remove {dest}: {error.strerror}"
+                raise VenvlinkError(msg) from None
+        return "removed"

@@ -1,8 +1,10 @@
-"""What an interpreter is, learned by running it once: the stub may exec only interpreters venvlink knows."""
+"""What an interpreter is, learned by running it once; and where to find another of the same kind."""
 
 from __future__ import annotations
 
+import glob
 import json
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +13,7 @@ from .exceptions import VenvlinkError
 
 _PROBE = (
     "import json, platform, sys, sysconfig; print(json.dumps([platform.python_implementation(), "
-    "list(sys.version_info[:3]), sysconfig.get_config_var('Py_GIL_DISABLED') == 1, sys.prefix]))"
+    "list(sys.version_info[:3]), sysconfig.get_config_var('Py_GIL_DISABLED') == 1]))"
 )
 #: what the stub has been tested with (docs/platforms.rst); others run as Python but are refused
 SUPPORTED = {"CPython": (3, 8), "PyPy": (3, 9)}
@@ -30,27 +32,88 @@ class Interpreter:
         version = ".".join(map(str, self.version))
         return f"{self.implementation} {version}{' (free-threaded)' if self.free_threaded else ''}"
 
+    @property
+    def kind(self) -> tuple[str, str, bool]:
+        """What a venv's site-packages must suit: implementation, X.Y and whether free-threaded."""
+        return self.implementation, f"{self.version[0]}.{self.version[1]}", self.free_threaded
 
-def probe(path: Path, *, venv: Path) -> Interpreter:
-    """Run ``path`` once, isolated, and refuse it unless it is an interpreter the stub supports."""
-    if not path.exists():
-        msg = (
-            f"cannot convert {venv}: its interpreter {path} does not exist; "
-            "the Python it was made from was moved or removed (recreate the venv)"
-        )
-        raise VenvlinkError(msg)
+
+def describe_kind(kind: tuple[str, str, bool]) -> str:
+    """``CPython 3.12``, ``CPython 3.13 (free-threaded)``."""
+    return f"{kind[0]} {kind[1]}{' (free-threaded)' if kind[2] else ''}"
+
+
+def identify(path: Path, keep: tuple[int, ...] = ()) -> Interpreter | None:
+    """Run ``path`` once, isolated, and say what Python it is; None when it is not one that answers. ``keep``:
+    descriptors it inherits, with their numbers (a ``/proc/self/fd/N/...`` path runs through them)."""
     try:
         done = subprocess.run(
-            [str(path), "-I", "-S", "-c", _PROBE], capture_output=True, text=True, timeout=60, check=False
+            [str(path), "-I", "-S", "-c", _PROBE],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            pass_fds=keep,
         )
-        implementation, version, free_threaded, _ = json.loads(done.stdout)
-    except (OSError, subprocess.SubprocessError, ValueError, TypeError):
+        implementation, version, free_threaded = json.loads(done.stdout)[:3]
+        return Interpreter(path, str(implementation), (version[0], version[1], version[2]), bool(free_threaded))
+    except (OSError, subprocess.SubprocessError, ValueError, TypeError, IndexError):
+        return None
+
+
+def probe(path: Path, *, venv: Path, keep: tuple[int, ...] = (), shown: Path | None = None) -> Interpreter:
+    """:func:`identify`, refusing anything but an interpreter the stub supports (for converting ``venv``); messages
+    name it ``shown``."""
+    if not path.exists():
+        msg = (
+            f"cannot convert {venv}: its interpreter {path} does not exist; the Python it was made from was moved or "
+            f"removed: move the venv to another, of the same version: venvlink convert --python PYTHON {venv}"
+        )
+        raise VenvlinkError(msg)
+    found = identify(path, keep)
+    path = shown or path
+    if found is None:
         msg = f"cannot convert {venv}: its interpreter {path} is not a Python that venvlink can run it with"
-        raise VenvlinkError(msg) from None
-    found = Interpreter(path, implementation, (version[0], version[1], version[2]), bool(free_threaded))
-    minimum = SUPPORTED.get(implementation)
+        raise VenvlinkError(msg)
+    minimum = SUPPORTED.get(found.implementation)
     if minimum is None or found.version[:2] < minimum:
         supported = ", ".join(f"{name} {major}.{minor}+" for name, (major, minor) in SUPPORTED.items())
         msg = f"cannot convert {venv}: its interpreter {path} is {found.describe}; venvlink supports {supported}"
         raise VenvlinkError(msg)
+    return found
+
+
+def _search_directories() -> list[str]:
+    """Where interpreters are installed: ``PATH``, pyenv's versions, uv's managed Pythons."""
+    # pyenv's shims are scripts that pick a version at each start: not an interpreter a venv can rest on
+    found = [
+        entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry and os.path.basename(entry) != "shims"
+    ]
+    pyenv = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    found += sorted(glob.glob(os.path.join(glob.escape(pyenv), "versions", "*", "bin")), reverse=True)
+    data = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    uv = os.environ.get("UV_PYTHON_INSTALL_DIR") or os.path.join(data, "uv", "python")
+    found += sorted(glob.glob(os.path.join(glob.escape(uv), "*", "bin")), reverse=True)
+    return found
+
+
+def candidates(kind: tuple[str, str, bool], *, most: int = 1) -> list[Path]:
+    """Up to ``most`` interpreters of ``kind`` on this machine (by name on ``PATH``, in pyenv's and uv's
+    directories, newest first there), each confirmed by running it once."""
+    implementation, xy, free_threaded = kind
+    names = [f"pypy{xy}", "pypy3"] if implementation == "PyPy" else [f"python{xy}{'t' if free_threaded else ''}"]
+    seen: set[str] = set()
+    found: list[Path] = []
+    for directory in _search_directories():
+        for name in names:
+            path = os.path.join(directory, name)
+            real = os.path.realpath(path)
+            if real in seen or not os.access(path, os.X_OK) or not os.path.isfile(path):
+                continue
+            seen.add(real)
+            interpreter = identify(Path(path))
+            if interpreter is not None and interpreter.kind == kind:
+                found.append(Path(path))
+                if len(found) == most:
+                    return found
     return found

@@ -58,12 +58,30 @@ def read(path: Path) -> dict[str, str]:
     return parse(read_bytes(path))
 
 
+def _lines(data: bytes) -> list[bytes]:
+    """``data``'s lines, each with its ``\n``, split where CPython and the stub split: at ``\n`` only (a ``\r``
+    inside a line is the stub's blank, not a line end; bytes.splitlines would split there too)."""
+    lines = [line + b"\n" for line in data.split(b"\n")]
+    lines[-1] = lines[-1][:-1]
+    return [line for line in lines if line]
+
+
 def with_keys(data: bytes, values: dict[str, str | None]) -> bytes:
-    """``data`` with each key of ``values`` set (appended at the end) or, where None, removed; other lines kept."""
-    wanted = {key.encode() for key in values}
-    kept = [line for line in data.splitlines(keepends=True) if _key(line) not in wanted]
-    added = [f"{key} = {value}\n".encode("utf-8", "surrogateescape") for key, value in values.items() if value]
+    """``data`` with each key of ``values`` set or, where None, removed; every other line kept byte for byte. A key
+    that is there keeps its line's place and spelling (its later duplicates go); a new one is appended."""
+    wanted = {key.encode(): value for key, value in values.items()}
+    kept, done = [], set()
+    for line in _lines(data):
+        key = _key(line)
+        if key not in wanted:
+            kept.append(line)
+        elif wanted[key] is not None and key not in done:
+            end = b"\r\n" if line.endswith(b"\r\n") else b"\n"
+            value = str(wanted[key]).encode("utf-8", "surrogateescape")
+            kept.append(line.partition(b"=")[0].rstrip(_BLANKS) + b" = " + value + end)
+            done.add(key)
+    added = [key + b" = " + str(value).encode("utf-8", "surrogateescape") + b"\n" for key, value in wanted.items()]
+    added = [line for line, key in zip(added, wanted) if wanted[key] is not None and key not in done]
     if added and kept and not kept[-1].endswith(b"\n"):
         kept[-1] += b"\n"
-    kept += added
-    return b"".join(kept)
+    return b"".join(kept + added)

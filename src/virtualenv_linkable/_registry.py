@@ -1,4 +1,9 @@
-"""The record of the exports venvlink made: one JSON file in the user's state directory, locked while it changes."""
+"""What venvlink made, so that ``list``, ``remove`` and ``doctor`` find it again: one JSON file in the user's state
+directory, locked while it changes.
+
+Format 2 (venvlink 0.3) records the exports and the venvs venvlink converted or created; format 1 (0.2) recorded the
+exports only, and is read as format 2 with no venvs. docs/reference.rst documents both.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import json
 import os
 import stat
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +24,8 @@ from .exceptions import VenvlinkError
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-_FORMAT = 1
+_FORMAT = 2
+_READ = {1, 2}
 _LOCK_TIMEOUT = 10.0  # seconds; VENVLINK_LOCK_TIMEOUT overrides
 
 
@@ -41,19 +47,38 @@ class Export:
     created: str
 
 
-_FIELDS = [f.name for f in fields(Export)]
+@dataclass(frozen=True)
+class Converted:
+    """A venv venvlink made linkable (``convert``, the creator), remembered so that ``doctor --fix`` can refresh its
+    stubs after an upgrade of venvlink, or convert it again when a tool recreated it.
+
+    :ivar venv: the venv's absolute path
+    :ivar converted: when, in ISO 8601 (UTC)
+    """
+
+    venv: str
+    converted: str
 
 
-def _entry(dest: str, raw: object) -> Export | str:
-    """The export ``raw`` describes, or why it is malformed."""
-    if not isinstance(raw, dict) or sorted(raw) != sorted(_FIELDS):
-        return f"has fields {sorted(raw) if isinstance(raw, dict) else type(raw).__name__}, not {_FIELDS}"
-    bad = [key for key in _FIELDS if not isinstance(raw[key], str) or not raw[key]]
+@dataclass
+class Records:
+    """What the registry holds: exports by ``dest``, converted venvs by path."""
+
+    exports: dict[str, Export] = field(default_factory=dict)
+    venvs: dict[str, Converted] = field(default_factory=dict)
+
+
+def _parsed(kind: type[Export] | type[Converted], key: str, raw: object) -> Export | Converted | str:
+    """The record ``raw`` describes, or why it is malformed."""
+    names = [f.name for f in fields(kind)]
+    if not isinstance(raw, dict) or sorted(raw) != sorted(names):
+        return f"has fields {sorted(raw) if isinstance(raw, dict) else type(raw).__name__}, not {names}"
+    bad = [name for name in names if not isinstance(raw[name], str) or not raw[name]]
     if bad:
         return f"has {', '.join(bad)} not a non-empty string"
-    if raw["dest"] != dest or not os.path.isabs(dest) or not os.path.isabs(raw["venv"]):
-        return "has a dest or venv that is not an absolute path, or a dest other than its key"
-    return Export(**raw)
+    if raw[names[0]] != key or not os.path.isabs(key) or not os.path.isabs(raw["venv"]):
+        return f"has a {names[0]} or venv that is not an absolute path, or a {names[0]} other than its key"
+    return kind(**raw)
 
 
 def _user(uid: int) -> str:
@@ -72,41 +97,65 @@ def default_path() -> Path:
 
 
 class Registry:
-    """The exports, keyed by ``dest``. Read with :meth:`load`; change inside :meth:`change`.
+    """The records, read with :meth:`load` and changed inside :meth:`change`.
 
-    Entries that do not parse are kept as they are and listed in :attr:`malformed` (dest: why), so that
+    Entries that do not parse are kept as they are and listed in :attr:`malformed` (key: why), so that
     ``venvlink doctor`` can name them; one bad entry never costs the others.
     """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
         self.malformed: dict[str, str] = {}
-        self._raw: dict[str, Any] = {}
-        self._written: dict[str, Export] = {}
+        self._raw: dict[str, dict[str, Any]] = {"exports": {}, "venvs": {}}
+        self._written = Records()
         self._dirty = False
         self._directory: Directory | None = None
 
-    def _refuse_foreign(self) -> None:
-        """venvlink runs the programs a registry names (doctor runs each venv), so it reads only the user's own, as
-        git refuses another user's repository: the file and its directory must be the user's and not writable by
-        every user. One yet to be made must be made in a directory of the user's own or root's (``/tmp``), not in
-        another user's home, where ``sudo -E`` and ``env_keep+=HOME`` point."""
-        me = os.geteuid()
-        for existing in (self.path, self.path.parent):
+    def _state(self, *, create: bool) -> Directory | None:
+        """The registry's directory (``venvlink`` in the state directory), opened without following a link and
+        checked to be the user's own and not writable by every user; every read and write goes through it, so
+        that nothing swapped in after the check is used. None when it does not exist and ``create`` is false.
+
+        venvlink runs the programs a registry names (doctor checks each venv), so it reads only the user's own, as
+        git refuses another user's repository; and it makes one only in a directory of the user's own or root's
+        (``/tmp``), not in another user's home, where ``sudo -E`` and ``env_keep+=HOME`` point."""
+        me, home = os.geteuid(), self.path.parent.parent
+        if not os.path.isdir(home):
+            if not create:
+                return None
+            ancestor = home
+            while not os.path.lexists(ancestor) and ancestor.parent != ancestor:
+                ancestor = ancestor.parent
+            if os.stat(ancestor).st_uid not in (me, 0):
+                raise self._foreign(ancestor, os.stat(ancestor).st_uid)
             try:
-                found = os.stat(existing)
-            except FileNotFoundError:
-                continue
+                home.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                msg = f"cannot create {home} for the registry: {error.strerror}"
+                raise VenvlinkError(msg) from None
+        with Directory.open(home) as parent:
+            if parent.lstat(self.path.parent.name) is None:
+                if not create:
+                    return None
+                if os.fstat(parent.fd).st_uid not in (me, 0):
+                    raise self._foreign(home, os.fstat(parent.fd).st_uid)
+                try:
+                    os.mkdir(self.path.parent.name, 0o700, dir_fd=parent.fd)
+                except FileExistsError:
+                    pass  # another venvlink made it meanwhile
+                except OSError as error:
+                    msg = f"cannot create {self.path.parent} for the registry: {error.strerror}"
+                    raise VenvlinkError(msg) from None
+            directory = parent.sub(self.path.parent.name)
+        found = os.fstat(directory.fd)
+        if found.st_uid != me or found.st_mode & stat.S_IWOTH:
+            directory.close()
             if found.st_uid != me:
-                raise self._foreign(existing, found.st_uid)
-            if found.st_mode & stat.S_IWOTH:
-                msg = f"refusing the registry {self.path}: every user can write {existing}; run: chmod o-w {existing}"
-                raise VenvlinkError(msg)
-        ancestor = self.path.parent
-        while not os.path.lexists(ancestor) and ancestor.parent != ancestor:
-            ancestor = ancestor.parent
-        if ancestor != self.path.parent and os.stat(ancestor).st_uid not in (me, 0):
-            raise self._foreign(ancestor, os.stat(ancestor).st_uid)
+                raise self._foreign(self.path.parent, found.st_uid)
+            where = self.path.parent
+            msg = f"refusing the registry {self.path}: every user can write {where}; run: chmod o-w {where}"
+            raise VenvlinkError(msg)
+        return directory
 
     def _foreign(self, path: Path, uid: int) -> VenvlinkError:
         owner, me = _user(uid), _user(os.geteuid())
@@ -116,55 +165,85 @@ class Registry:
             "own (sudo: -H, not -E)"
         )
 
-    def load(self) -> dict[str, Export]:
-        """The exports recorded; none when the file does not exist yet. A file that is not a registry at all is an
-        error, never reset; one that is not the user's own is refused."""
-        self._refuse_foreign()
+    def _text(self, directory: Directory) -> str | None:
+        """The registry file's text, read through ``directory``, never through a link; None when there is none."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            fd = os.open(
+                self.path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=directory.fd
+            )
         except FileNotFoundError:
-            return {}
-        except (OSError, UnicodeDecodeError) as error:
-            msg = f"cannot read the registry {self.path}: {getattr(error, 'strerror', None) or error}"
+            return None
+        except OSError as error:
+            msg = f"cannot read the registry {self.path}: {error.strerror or error} (a symlink is not followed)"
             raise VenvlinkError(msg) from None
+        try:
+            found = os.fstat(fd)
+            if found.st_uid != os.geteuid():
+                raise self._foreign(self.path, found.st_uid)
+            if not stat.S_ISREG(found.st_mode) or found.st_mode & stat.S_IWOTH:
+                msg = f"refusing the registry {self.path}: not a regular file only its owner can write"
+                raise VenvlinkError(msg)
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+        try:
+            return b"".join(chunks).decode("utf-8")
+        except UnicodeDecodeError as error:
+            msg = f"the registry {self.path} is corrupt ({error}); repair or delete it (the links themselves stay)"
+            raise VenvlinkError(msg) from None
+
+    def load(self) -> Records:
+        """The records; none when the file does not exist yet. A file that is not a registry at all is an error,
+        never reset; one that is not the user's own is refused."""
+        directory = self._state(create=False)
+        if directory is None:
+            return Records()
+        with directory:
+            return self._load(directory)
+
+    def _load(self, directory: Directory) -> Records:
+        text = self._text(directory)
+        if text is None:
+            return Records()
         try:
             data = json.loads(text)
             if not isinstance(data, dict) or not isinstance(data.get("exports"), dict):
                 raise TypeError("not an object with 'format' and 'exports'")
+            if not isinstance(data.get("venvs", {}), dict):
+                raise TypeError("its 'venvs' is not an object")
         except (ValueError, TypeError) as error:
             msg = f"the registry {self.path} is corrupt ({error}); repair or delete it (the links themselves stay)"
             raise VenvlinkError(msg) from None
-        if data.get("format") != _FORMAT:
+        if data.get("format") not in _READ:
             msg = f"the registry {self.path} has format {data.get('format')!r}; upgrade venvlink to read it"
             raise VenvlinkError(msg)
-        self._raw = data["exports"]
-        exports, self.malformed = {}, {}
-        for dest, raw in self._raw.items():
-            entry = _entry(dest, raw)
-            if isinstance(entry, str):
-                self.malformed[dest] = entry
-            else:
-                exports[dest] = entry
-        return exports
+        self._raw = {"exports": data["exports"], "venvs": data.get("venvs", {})}
+        records, self.malformed = Records(), {}
+        for section, kind, into in (("exports", Export, records.exports), ("venvs", Converted, records.venvs)):
+            for key, raw in self._raw[section].items():
+                parsed = _parsed(kind, key, raw)
+                if isinstance(parsed, str):
+                    self.malformed[key] = parsed
+                else:
+                    into[key] = parsed  # type: ignore[assignment]  # Export into exports, Converted into venvs
+        return records
 
     @contextmanager
-    def change(self) -> Iterator[dict[str, Export]]:
-        """Hold the lock and hand out the exports; write them back if they changed and nothing failed."""
-        self._refuse_foreign()
-        try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as error:
-            msg = f"cannot create {self.path.parent} for the registry: {error.strerror}"
-            raise VenvlinkError(msg) from None
-        with Directory.open(self.path.parent) as directory:
+    def change(self) -> Iterator[Records]:
+        """Hold the lock and hand out the records; write them back if they changed and nothing failed."""
+        directory = self._state(create=True)
+        assert directory is not None  # noqa: S101  # made if missing
+        with directory:
             self._directory = directory
             try:
                 with self._locked():
-                    exports = self.load()
-                    self._written = dict(exports)
-                    yield exports
-                    if exports != self._written or self._dirty:
-                        self.save(exports)
+                    records = self._load(directory)
+                    self._written = Records(dict(records.exports), dict(records.venvs))
+                    yield records
+                    if records != self._written or self._dirty:
+                        self.save(records)
             finally:
                 self._directory = None
 
@@ -202,21 +281,46 @@ class Registry:
             raise RuntimeError(msg)
         return self._directory
 
-    def forget_malformed(self, dest: str) -> bool:
-        """Drop the malformed entry for ``dest`` (inside :meth:`change`); whether there was one."""
-        if dest not in self.malformed:
+    def forget_malformed(self, key: str) -> bool:
+        """Drop the malformed entry ``key`` (inside :meth:`change`); whether there was one."""
+        if key not in self.malformed:
             return False
-        del self.malformed[dest]
-        del self._raw[dest]
+        del self.malformed[key]
+        for section in self._raw.values():
+            section.pop(key, None)
         self._dirty = True  # written back on leaving change()
         return True
 
-    def save(self, exports: dict[str, Export]) -> None:
-        """Write ``exports`` (and the malformed entries, untouched) in one atomic, durable replace; only while
+    def save(self, records: Records) -> None:
+        """Write ``records`` (and the malformed entries, untouched) in one atomic, durable replace; only while
         :meth:`change` holds the lock."""
-        entries = {dest: raw for dest, raw in self._raw.items() if dest in self.malformed}
-        entries.update({dest: asdict(export) for dest, export in exports.items()})
-        data = {"format": _FORMAT, "exports": dict(sorted(entries.items()))}
+        data: dict[str, Any] = {"format": _FORMAT}
+        for section, items in (("exports", records.exports), ("venvs", records.venvs)):
+            entries = {key: raw for key, raw in self._raw[section].items() if key in self.malformed}
+            entries.update({key: asdict(item) for key, item in items.items()})
+            data[section] = dict(sorted(entries.items()))
         self._held().write(self.path.name, (json.dumps(data, indent=2) + "\n").encode(), 0o644, durable=True)
-        self._written = dict(exports)
+        self._written = Records(dict(records.exports), dict(records.venvs))
         self._dirty = False
+
+
+def remember(venv: Path, when: str) -> str | None:
+    """Record ``venv`` as converted, for ``doctor --fix``; why it could not be, or None. Never fails the conversion
+    that calls it: the venv is linkable whatever the registry says."""
+    try:
+        with Registry().change() as records:
+            records.venvs[str(venv)] = Converted(str(venv), when)
+    except VenvlinkError as error:
+        return f"{venv} is linkable, but not remembered for doctor --fix: {error}"
+    return None
+
+
+def forget(venv: Path) -> None:
+    """Drop ``venv`` from the converted venvs, if it is there (``convert --revert``); quietly, as :func:`remember`."""
+    try:
+        registry = Registry()
+        if str(venv) in registry.load().venvs:
+            with registry.change() as records:
+                records.venvs.pop(str(venv), None)
+    except VenvlinkError:
+        pass

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import _stub
-from ._venv import absolute
+from ._paths import absolute
 from .exceptions import VenvlinkError
 
 # The names interpreters go by: python3.12, python3.13t, pypy3.10, graalpy, python (and a venv's 𝜋thon).
@@ -32,6 +32,9 @@ class Resolution:
         ``pyvenv.cfg`` from ``argv0``, as its ``site.py`` takes it; ``None`` when it runs as the base interpreter
     :ivar error: the stub's one-line message when it runs nothing
     :ivar stale: whether the stub reached is not the installed one (``venvlink convert`` replaces it)
+    :ivar found: how the stub's walk found the venv: ``along the chain``, ``own venv`` (the venv it lives in,
+        reached through a link to its directory) or ``recorded`` (a copy outside any venv); None without a stub
+    :ivar stub_version: the venvlink version of the stub reached; None without a stub
     :ivar lost_venv: for a path that does not lead to a stub: the venv along its links that CPython does not see
     """
 
@@ -46,6 +49,8 @@ class Resolution:
     error: str | None = None
     stale: bool = False
     lost_venv: Path | None = None
+    found: str | None = None
+    stub_version: str | None = None
 
 
 def which(name: str, search_path: str | None = None) -> Path:
@@ -101,6 +106,8 @@ def resolve(path: str | os.PathLike[str], *, search_path: str | None = None) -> 
             prefix=Path(explained.prefix) if explained.prefix else None,
             error=explained.error,
             stale=not _stub.is_current(data),
+            found=explained.found,
+            stub_version=_stub.version(data),
         )
     if not any(_PYTHON_NAME.fullmatch(Path(hop).name) for hop in [*explained.hops, str(real)]):
         msg = f"{start} runs {real}, which is not a Python interpreter"

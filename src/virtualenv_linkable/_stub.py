@@ -1,14 +1,15 @@
 """The stub: the compiled file that ships in the package, the copies of it in venvs, and asking it what it does.
 
 The walk of docs/walk.rst is implemented once, in the stub. Python never re-implements it: to know what running a
-path does, venvlink runs the stub in its explain mode (``VENVLINK_EXPLAIN=paths``), which walks each path exactly as
-a start through that path would, and prints a record instead of exec'ing.
+path does, venvlink runs the stub in its explain mode (``--venvlink-explain-paths``), which walks each path exactly
+as a start through that path would, and prints a record instead of exec'ing.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import stat
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,10 @@ IDENTITY = b"venvlink resolving stub"  # stub.c's IDENTITY, within its first 4 K
 _VERSION_AT = 32  # stub.c's struct identity_note: identity[32], version[32], recorded[PATH_MAX]
 _RECORDED_AT = 64
 _RECORDED_SIZE = 4096
+HEAD = 4096  # stub.c's HEAD: the identity note lies in a stub's first 4 KiB
 _MAX_STUB_SIZE = 1 << 20  # interpreters are larger or do not carry the identity; the stub is ~60 KiB
 _BATCH = 500  # paths per explaining process, well within the kernel's limit on arguments
+EXPLAIN, EXPLAIN_PATHS = "--venvlink-explain", "--venvlink-explain-paths"  # stub.c's, as its first argument
 
 
 def template() -> Path:
@@ -40,15 +43,28 @@ def _template_bytes() -> bytes:
     return template().read_bytes()
 
 
+_read: dict[tuple[int, int, int, int], bytes | None] = {}
+
+
 def read_stub(path: Path) -> bytes | None:
-    """The bytes of ``path`` (links followed) if it is a venvlink stub of any version, else None."""
+    """The bytes of ``path`` (links followed) if it is a venvlink stub of any version, else None. Never reads more
+    than a stub's size limit, nor waits on a FIFO; a file unchanged since it was last read is not read again
+    (doctor reads thousands)."""
     try:
-        if not path.is_file() or path.stat().st_size > _MAX_STUB_SIZE:
-            return None
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
-    return data if IDENTITY in data else None
+    try:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode) or found.st_size > _MAX_STUB_SIZE:
+            return None
+        key = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+        if key not in _read:
+            data = os.read(fd, _MAX_STUB_SIZE + 1)
+            _read[key] = data if IDENTITY in data else None  # 0.1 stubs carry it past the first 4 KiB
+        return _read[key]
+    finally:
+        os.close(fd)
 
 
 def is_stub(path: Path) -> bool:
@@ -57,7 +73,7 @@ def is_stub(path: Path) -> bool:
 
 def _note(data: bytes) -> int | None:
     """Where the identity note starts, for stubs of 0.2 on (older ones carry the identity elsewhere)."""
-    at = data.find(IDENTITY + b"\0", 0, 4096)
+    at = data.find(IDENTITY + b"\0", 0, HEAD)
     return None if at < 0 else at
 
 
@@ -88,6 +104,7 @@ def with_recorded(data: bytes, interpreter: str) -> bytes:
     return data[:start] + encoded.ljust(_RECORDED_SIZE, b"\0") + data[start + _RECORDED_SIZE :]
 
 
+@functools.lru_cache(maxsize=64)
 def for_interpreter(interpreter: str) -> bytes:
     """The installed stub with ``interpreter`` recorded: a copy that leaves its venv runs it, as a copied python
     would run itself."""
@@ -148,10 +165,11 @@ def explain(paths: list[str]) -> list[Explained]:
     results: list[Explained] = []
     for first in range(0, len(paths), _BATCH):
         batch = paths[first : first + _BATCH]
-        env = {**os.environ, "VENVLINK_EXPLAIN": "paths"}
-        env.pop("VENVLINK_DEBUG", None)
+        env = {name: value for name, value in os.environ.items() if name != "VENVLINK_DEBUG"}
         try:
-            done = subprocess.run([str(template()), *batch], env=env, capture_output=True, timeout=120, check=False)
+            done = subprocess.run(
+                [str(template()), EXPLAIN_PATHS, *batch], env=env, capture_output=True, timeout=120, check=False
+            )
         except (OSError, subprocess.TimeoutExpired) as error:
             msg = f"cannot run venvlink's stub {template()}: {error}"
             raise VenvlinkError(msg) from None

@@ -8,10 +8,12 @@
  * until it finds a pyvenv.cfg, then execs the real interpreter with an argv[0]
  * inside that venv, so that CPython sees itself inside it.
  *
- * docs/walk.rst specifies the walk; this file is its only implementation. With
- * VENVLINK_EXPLAIN set, the stub prints what it would do instead of doing it:
- * that is how the venvlink command and tests/walk_cases.json ask it. libc only,
- * one file; every failing call says what failed and on which file.
+ * docs/walk.rst specifies the walk; this file is its only implementation. Run as
+ * `stub --venvlink-explain` or `stub --venvlink-explain-paths PATH...`, it prints
+ * what it would do instead of doing it: that is how the venvlink command and
+ * tests/walk_cases.json ask it (an argument, which no environment can leak into
+ * every start). libc only, one file; every failing call says what failed and on
+ * which file.
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
@@ -45,6 +47,8 @@
 #define EXIT_NOT_FOUND 127
 #define EXIT_CANNOT_EXEC 126
 #define IDENTITY "venvlink resolving stub"
+#define EXPLAIN "--venvlink-explain"             /* as the first argument: explain this start */
+#define EXPLAIN_PATHS "--venvlink-explain-paths" /* explain a start through each path that follows */
 #define MISSING "interpreter %s named by %s in %s does not exist; " \
     "the Python this venv was made from was moved or removed (recreate the venv)"
 
@@ -67,10 +71,12 @@ static const struct identity_note note = {
 
 /* Who may have written a pyvenv.cfg the walk found: see open_cfg and docs/failures.rst. */
 enum trust {
-    CPYTHON,     /* beside the path run (CPython would read it), or in the venv the stub really lives in */
-    MIDDLE_HOP,  /* beside a link in the middle of the chain: only this walk reads it */
+    CPYTHON,         /* beside the path run (CPython would read it), or in the venv the stub really lives in */
+    OWN_IF_ABOVE,    /* one level above the stub as written: CPYTHON if that is the physical parent, see walk */
+    MIDDLE_HOP,      /* beside a link in the middle of the chain: only this walk reads it */
     LAST_AS_WRITTEN, /* beside the stub's path as a directory link spells it, not where the stub lives */
 };
+static struct stat above; /* for OWN_IF_ABOVE: the directory the stub's own pyvenv.cfg must be in */
 enum found { ALONG_CHAIN, OWN_VENV, RECORDED };
 
 static int debug, explain;
@@ -344,9 +350,9 @@ static int closed_descriptor(const char *path)
  * itself, from the #! line. Neither argv[0] nor /proc is needed otherwise. A
  * start through a close-on-exec descriptor (fexecve) leaves a /dev/fd/N that is
  * gone: then the stub runs its own venv, as a copied python runs itself, which
- * only /proc can tell.
+ * only /proc can tell. Returns whether we run as a #! script's interpreter.
  */
-static void start_path(char *out, int argc, char **argv)
+static int start_path(char *out, int argc, char **argv)
 {
     const char *argv0 = argc > 0 ? argv[0] : NULL;
     const char *execfn = (const char *)getauxval(AT_EXECFN);
@@ -360,12 +366,14 @@ static void start_path(char *out, int argc, char **argv)
                 "be read (%s): no way to tell which venv this is; run the stub by its path", execfn,
                 n < 0 ? strerror(errno) : "too long");
         out[n] = '\0';
-        return;
+        return 0;
     }
-    if (argv0 && *argv0 && strcmp(argv0, execfn) && is_script(execfn))
+    if (argv0 && *argv0 && strcmp(argv0, execfn) && is_script(execfn)) {
         make_absolute(out, argv0);
-    else
-        make_absolute(out, execfn);
+        return 1;
+    }
+    make_absolute(out, execfn);
+    return 0;
 }
 #elif defined(__APPLE__)
 /* As execvp would find a bare name: the first executable regular file on PATH. */
@@ -391,7 +399,7 @@ static int search_path(char *out, const char *name)
 }
 
 /* Step 1 on macOS (untested: venvlink's CI runs on Linux): argv[0] when it leads to this very file. */
-static void start_path(char *out, int argc, char **argv)
+static int start_path(char *out, int argc, char **argv)
 {
     char self[PATH_MAX], found[PATH_MAX];
     uint32_t size = sizeof self;
@@ -403,6 +411,7 @@ static void start_path(char *out, int argc, char **argv)
     if (argv0 && *argv0 && (strchr(argv0, '/') ? (make_absolute(found, argv0), 1) : search_path(found, argv0)) &&
         stat(found, &a) == 0 && stat(self, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
         strcpy(out, found);
+    return 0;
 }
 #else
 #error "venvlink's stub knows how to find its start path on Linux and macOS only"
@@ -418,37 +427,16 @@ static void add_to_chain(const char *p)
     strcat(strcat(chain, used ? " -> " : ""), chain_cut ? "..." : p);
 }
 
-/* Whether the directories d and e are one (both exist). */
-static int same_directory(const char *d, const char *e)
-{
-    struct stat a, b;
-    return stat(d, &a) == 0 && stat(e, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-/*
- * The chain ends at p, the stub itself, and a pyvenv.cfg was found from p as written.
- * Whether that is the venv the stub really lives in: beside p, its directory is
- * the stub's own; one level up, the lexical parent of p's directory must be its
- * physical parent. Through a directory link (/srv/shared/vbin -> venv/bin) the
- * lexical parent is the link's directory, which CPython would not read for the
- * path the user ran, nor for the stub's real path.
- */
-static int lives_in(const char *p, enum place place)
-{
-    char dir[PATH_MAX], lexical[PATH_MAX], physical[PATH_MAX];
-    if (place == BESIDE)
-        return 1;
-    dir_of(dir, p);
-    dir_of(lexical, dir);
-    join(physical, dir, "..");
-    return same_directory(lexical, physical);
-}
-
 /*
  * Step 2: follow P one link at a time until a pyvenv.cfg turns up; P becomes the
  * hop where it did. The pyvenv.cfg beside the path the caller ran is one CPython
  * would read too, and so is the one of the venv the stub really lives in; one
- * beside any other hop is read only by this walk, and trusted less.
+ * beside any other hop is read only by this walk, and trusted less. At the end of
+ * the chain (the stub itself), a pyvenv.cfg beside it is in the stub's own
+ * directory; one a level up is the venv's only if that is the physical parent
+ * of the stub's directory: through a directory link (/srv/shared/vbin -> venv/bin)
+ * the lexical parent is the link's directory, which is not where the stub lives.
+ * open_cfg compares, on the directory it reads from.
  */
 static enum trust walk(char *p, char *cfg, enum found *found, int in_record)
 {
@@ -468,8 +456,15 @@ static enum trust walk(char *p, char *cfg, enum found *found, int in_record)
         n = readlink(p, target, sizeof target - 1);
         if (n < 0 && errno != EINVAL)
             die(EXIT_NOT_FOUND, "cannot read the link %s: %s", p, strerror(errno));
-        if (place)
-            return n >= 0 ? MIDDLE_HOP : lives_in(p, place) ? CPYTHON : LAST_AS_WRITTEN;
+        if (place && n >= 0)
+            return MIDDLE_HOP;
+        if (place == BESIDE)
+            return CPYTHON;
+        if (place == ABOVE) {
+            dir_of(dir, p);
+            join(real, dir, "..");
+            return stat(real, &above) == 0 ? OWN_IF_ABOVE : LAST_AS_WRITTEN;
+        }
         if (n < 0) {
             /* The end of the chain, with no pyvenv.cfg: the venv that holds this file,
              * reached through a link to its directory (ln -s venv/bin ~/vbin). */
@@ -610,22 +605,30 @@ static const char *doubt(const struct stat *dir, const struct stat *entry, const
 /*
  * Open a pyvenv.cfg with the trust it gets; one line and exit 127 if it gets none.
  * Any pyvenv.cfg: no other user can have put it there or changed it since, so it
- * is not writable by every user, and in a directory every user can write it
- * belongs to you, root or that directory's owner (anyone else's was planted). One
- * only this walk reads: it, its directory and the link to it belong to you or
+ * is not writable by every user, and neither is the hop's directory nor the one
+ * above: CPython reads pyvenv.cfg beside argv[0] and one level up, and takes the
+ * one above as sys.prefix, whose site-packages it imports (a .pth file there runs).
+ * One only this walk reads: it, its directory and the link to it belong to you or
  * root, and neither it nor its directory is writable by group or others. fstat
  * and openat in the directory checked: the file checked is the file read.
  */
 static int open_cfg(const char *path, enum trust trust, const char *hop)
 {
-    char dir[PATH_MAX], why[64];
-    struct stat dir_st, entry_st, st;
+    char dir[PATH_MAX], hop_dir[PATH_MAX], above_hop[PATH_MAX], why[64];
+    const char *other;
+    struct stat dir_st, entry_st, st, other_st;
     int fd, dirfd;
     dir_of(dir, path);
+    dir_of(hop_dir, hop);
+    dir_of(above_hop, hop_dir);
+    other = strcmp(dir, hop_dir) ? hop_dir : above_hop; /* the one of the two not opened below */
     /* closed before exec: no O_CLOEXEC, which costs musl an fcntl */
     dirfd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (dirfd < 0 || fstat(dirfd, &dir_st) != 0 ||
-        (trust != CPYTHON && fstatat(dirfd, "pyvenv.cfg", &entry_st, AT_SYMLINK_NOFOLLOW) != 0))
+    if (dirfd < 0 || fstat(dirfd, &dir_st) != 0)
+        die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
+    if (trust == OWN_IF_ABOVE)
+        trust = dir_st.st_dev == above.st_dev && dir_st.st_ino == above.st_ino ? CPYTHON : LAST_AS_WRITTEN;
+    if (trust != CPYTHON && fstatat(dirfd, "pyvenv.cfg", &entry_st, AT_SYMLINK_NOFOLLOW) != 0)
         die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
     fd = openat(dirfd, "pyvenv.cfg", O_RDONLY | O_NONBLOCK);
     if (fd < 0 || fstat(fd, &st) != 0)
@@ -636,15 +639,16 @@ static int open_cfg(const char *path, enum trust trust, const char *hop)
     if (st.st_mode & S_IWOTH)
         die(EXIT_NOT_FOUND, "refusing %s: every user can write it, so anyone could choose the program it starts; "
             "its owner should check it, then run: chmod o-w %s", path, path);
-    if (trust == CPYTHON && (dir_st.st_mode & S_IWOTH) && foreign(&st) && st.st_uid != dir_st.st_uid)
-        die(EXIT_NOT_FOUND, "refusing %s: it belongs to uid %ld, and every user can write %s, so anyone could have "
-            "put it there; a venv belongs in a directory that only its owner can write", path, (long)st.st_uid, dir);
     if (trust == MIDDLE_HOP && doubt(&dir_st, &entry_st, &st, why))
         die(EXIT_NOT_FOUND, "refusing %s: only venvlink's walk reads it, beside %s, a link in the middle of the "
             "chain, and %s; link straight to the venv's bin/python instead", path, hop, why);
     if (trust == LAST_AS_WRITTEN && doubt(&dir_st, &entry_st, &st, why))
         die(EXIT_NOT_FOUND, "refusing %s: only venvlink's walk reads it, beside %s, the stub as a directory link "
             "names it, not where it lives, and %s; link straight to the venv's bin/python instead", path, hop, why);
+    if ((dir_st.st_mode & S_IWOTH) || (stat(other, &other_st) == 0 && (other_st.st_mode & S_IWOTH)))
+        die(EXIT_NOT_FOUND, "refusing %s: every user can write %s, where CPython looks for the venv (its pyvenv.cfg, "
+            "its site-packages), so anyone could put code there; a venv belongs in a directory only its owner can "
+            "write", path, dir_st.st_mode & S_IWOTH ? dir : other);
     return fd;
 }
 
@@ -855,7 +859,7 @@ static int explained(const char *target)
     return 0;
 }
 
-/* VENVLINK_EXPLAIN=paths: one record per argument, each a path as if the kernel had run it. */
+/* --venvlink-explain-paths: one record per argument, each a path as if the kernel had run it. */
 static int explain_paths(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -882,18 +886,19 @@ static int explain_paths(int argc, char **argv)
 int main(int argc, char **argv)
 {
     char p[PATH_MAX], target[PATH_MAX], argv0[PATH_MAX];
-    const char *env = getenv("VENVLINK_DEBUG"), *mode = getenv("VENVLINK_EXPLAIN");
+    const char *env = getenv("VENVLINK_DEBUG");
     debug = env && *env && strcmp(env, "0") != 0;
-    explain = mode && *mode && strcmp(mode, "0") != 0;
 
     /* set-uid would let any user pick, through links and pyvenv.cfg, what runs with our rights */
     if (privileged())
         refuse_privilege(argc > 0 && argv[0] ? argv[0] : "the stub");
-    if (explain && !strcmp(mode, "paths"))
-        return explain_paths(argc, argv);
+    /* a #! script's interpreter gets the script as its first argument: never a request to explain */
+    int as_script = start_path(p, argc, argv);
+    explain = !as_script && argc > 1 && (!strcmp(argv[1], EXPLAIN) || !strcmp(argv[1], EXPLAIN_PATHS));
+    if (explain && !strcmp(argv[1], EXPLAIN_PATHS))
+        return explain_paths(argc - 1, argv + 1);
 
     field("venvlink-explain", note.version);
-    start_path(p, argc, argv);
     trace("%s %s, starting from %s", IDENTITY, note.version, p);
     resolve(p, target, argv0);
     if (explain)

@@ -1,0 +1,47 @@
+"""Paths as the kernel and ``ln -s`` read them, and the places venvlink puts things by default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def absolute(path: str | os.PathLike[str]) -> Path:
+    """``path`` made absolute as the kernel reads it: a ``..`` is the parent of what the directory before it really
+    is (so that directory is resolved), while the last name, and a path without ``..``, stay as written."""
+    joined = os.path.join(os.getcwd(), os.fspath(path))
+    if ".." not in Path(joined).parts:
+        return Path(os.path.normpath(joined))
+    head, name = os.path.split(joined.rstrip("/"))
+    if name == "..":
+        return Path(os.path.realpath(joined))
+    return Path(os.path.realpath(head)) / name
+
+
+def destination(path: str | os.PathLike[str]) -> Path:
+    """``path`` as ``ln -s`` and the kernel take it: its directory resolved, its last name kept (it may be a link
+    that is about to be replaced)."""
+    given = absolute(path)
+    return Path(os.path.realpath(given.parent)) / given.name
+
+
+def same_directory(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether ``a`` and ``b`` are one file (any name, links followed); False when either does not exist."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def on_path(directory: Path) -> bool:
+    """Whether ``directory`` is one of the ``PATH`` entries (the same directory, by any name)."""
+    return any(entry and same_directory(entry, directory) for entry in os.environ.get("PATH", "").split(os.pathsep))
+
+
+def bin_home() -> Path:
+    """Where ``venvlink export VENV`` puts its link, in uv's order: ``$VENVLINK_BIN_DIR``, ``$XDG_BIN_HOME``, else
+    ``~/.local/bin`` (pipx's and uv's)."""
+    for name in ("VENVLINK_BIN_DIR", "XDG_BIN_HOME"):
+        if os.environ.get(name):
+            return absolute(os.environ[name])
+    return Path(os.path.expanduser("~/.local/bin"))
