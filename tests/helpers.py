@@ -34,6 +34,7 @@ class Interpreter:
     full_version: str
     base_prefix: Path
     origin: str
+    machine: str = ""  # platform.machine() as the interpreter says it: x86_64, aarch64
 
     @property
     def id(self) -> str:
@@ -48,11 +49,11 @@ class Interpreter:
     def probe(cls, path: Path, origin: str = "env") -> Interpreter | None:
         code = (
             "import json, platform, sys; print(json.dumps([platform.python_implementation(), "
-            "list(sys.version_info[:3]), sys.base_prefix]))"
+            "list(sys.version_info[:3]), sys.base_prefix, platform.machine()]))"
         )
         try:
             out = subprocess.run([str(path), "-I", "-c", code], capture_output=True, text=True, timeout=60, check=True)
-            implementation, version, prefix = json.loads(out.stdout)
+            implementation, version, prefix, machine = json.loads(out.stdout)
         except (OSError, subprocess.SubprocessError, ValueError):
             return None
         if implementation not in {"CPython", "PyPy"} or tuple(version[:2]) < (3, 8):
@@ -65,6 +66,7 @@ class Interpreter:
             full_version=".".join(map(str, version)),
             base_prefix=Path(prefix),
             origin=origin,
+            machine=machine,
         )
 
 
