@@ -25,6 +25,9 @@ FLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra"]
 MACHINES = {3: "i686", 40: "armv7l", 62: "x86_64", 183: "aarch64", 21: "ppc64le", 22: "s390x", 243: "riscv64"}
 MANYLINUX = "manylinux_2_17_{arch}.manylinux2014_{arch}"  # a static binary needs no glibc symbol at all
 MUSLLINUX = "musllinux_1_1_{arch}"
+# Mach-O cputype -> the architecture's name in wheel platform tags
+CPU_TYPES = {0x01000007: "x86_64", 0x0100000C: "arm64"}
+MACOS_DEFAULT = "11.0"  # the oldest macOS the wheels claim, unless MACOSX_DEPLOYMENT_TARGET says otherwise
 
 
 def compilers() -> list[list[str]]:
@@ -89,6 +92,34 @@ def elf_platform(binary: Path) -> str | None:
     return f"{MANYLINUX.format(arch=arch)}.{MUSLLINUX.format(arch=arch)}"
 
 
+def macho_platform(binary: Path) -> str | None:
+    """The wheel platform tag a macOS stub earns: ``macosx_<X>_<Y>_<arch>``, the architecture from the Mach-O
+    header, the version the latest of MACOSX_DEPLOYMENT_TARGET (default 11.0), the oldest macOS the binary says it
+    runs on (LC_BUILD_VERSION; zig's default is its newest SDK's) and, for arm64, 11.0; None when it is not a 64-bit
+    Mach-O file of x86_64 or arm64."""
+    data = binary.read_bytes()
+    if data[:4] != b"\xcf\xfa\xed\xfe":  # MH_MAGIC_64, little-endian
+        return None
+    cputype, _, _, commands = struct.unpack_from("<iiII", data, 4)
+    if cputype not in CPU_TYPES:
+        return None
+    target = (os.environ.get("MACOSX_DEPLOYMENT_TARGET") or MACOS_DEFAULT).split(".")
+    versions = [(int(target[0]), int(target[1]) if len(target) > 1 else 0)]
+    if CPU_TYPES[cputype] == "arm64":
+        versions.append((11, 0))
+    at = 32
+    for _ in range(commands):
+        cmd, size = struct.unpack_from("<II", data, at)
+        if cmd in {0x32, 0x24}:  # LC_BUILD_VERSION (minos after platform), LC_VERSION_MIN_MACOSX (version first)
+            (packed,) = struct.unpack_from("<I", data, at + (12 if cmd == 0x32 else 8))
+            versions.append((packed >> 16, packed >> 8 & 0xFF))
+        at += size
+    major, minor = max(versions)
+    if major >= 11:  # from macOS 11 on, wheel tags name major versions only: 11.3 needs macosx_12_0
+        major, minor = major + (minor > 0), 0
+    return f"macosx_{major}_{minor}_{CPU_TYPES[cputype]}"
+
+
 class StubBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     PLUGIN_NAME = "custom"
 
@@ -121,7 +152,8 @@ class StubBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         partial.replace(target)
 
         # The stub does not use Python's ABI: one wheel serves every Python 3 on this platform.
-        platform = elf_platform(target) or sysconfig.get_platform().replace("-", "_").replace(".", "_")
+        platform = elf_platform(target) or macho_platform(target)
+        platform = platform or sysconfig.get_platform().replace("-", "_").replace(".", "_")
         build_data["pure_python"] = False
         build_data["tag"] = f"py3-none-{platform}"
         if version != "editable":  # an editable install runs the stub from the source tree

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import platform
 import shutil
 import sys
 import tempfile
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
 
 INTERPRETERS = find_interpreters()
 _ran: Counter[str] = Counter()
+# where to write the matrix, for .ci/run's check of README.md's "tested on" list (.ci/tested-on.py)
+MATRIX = os.environ.get("VENVLINK_TEST_MATRIX")
 
 
 def pytest_report_header() -> list[str]:
@@ -48,9 +52,26 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("venvlink interpreter matrix")
     for interpreter in INTERPRETERS:
-        terminalreporter.write_line(f"{interpreter.id:24} {interpreter.path}: {_ran[interpreter.id]} tests passed")
+        passed = _ran[interpreter.id]
+        terminalreporter.write_line(
+            f"{interpreter.id:24} {interpreter.machine:8} {interpreter.path}: {passed} tests passed"
+        )
     if not INTERPRETERS:
         terminalreporter.write_line("no interpreters found: the interpreter-level tests were skipped")
+    if MATRIX:
+        ran = [
+            {
+                "implementation": i.implementation,
+                "version": i.full_version,
+                "machine": i.machine,
+                "path": str(i.path),
+                "origin": i.origin,
+                "passed": _ran[i.id],
+            }
+            for i in INTERPRETERS
+        ]
+        with open(MATRIX, "w", encoding="utf-8") as file:
+            json.dump({"machine": platform.machine(), "interpreters": ran}, file, indent=1)
 
 
 def _digest(path: Path) -> str:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import zipfile
@@ -33,6 +34,7 @@ class Interpreter:
     full_version: str
     base_prefix: Path
     origin: str
+    machine: str = ""  # platform.machine() as the interpreter says it: x86_64, aarch64
 
     @property
     def id(self) -> str:
@@ -47,11 +49,11 @@ class Interpreter:
     def probe(cls, path: Path, origin: str = "env") -> Interpreter | None:
         code = (
             "import json, platform, sys; print(json.dumps([platform.python_implementation(), "
-            "list(sys.version_info[:3]), sys.base_prefix]))"
+            "list(sys.version_info[:3]), sys.base_prefix, platform.machine()]))"
         )
         try:
             out = subprocess.run([str(path), "-I", "-c", code], capture_output=True, text=True, timeout=60, check=True)
-            implementation, version, prefix = json.loads(out.stdout)
+            implementation, version, prefix, machine = json.loads(out.stdout)
         except (OSError, subprocess.SubprocessError, ValueError):
             return None
         if implementation not in {"CPython", "PyPy"} or tuple(version[:2]) < (3, 8):
@@ -64,6 +66,7 @@ class Interpreter:
             full_version=".".join(map(str, version)),
             base_prefix=Path(prefix),
             origin=origin,
+            machine=machine,
         )
 
 
@@ -188,3 +191,66 @@ def build_demo_wheel(directory: Path, version: str = "1.0") -> Path:
     return build_wheel(
         directory, "linkdemo", version, {"linkdemo/__init__.py": code}, "[console_scripts]\nlinkdemo = linkdemo:main\n"
     )
+
+
+ARM64, X86_64 = 0x0100000C, 0x01000007  # Mach-O cputype
+
+
+def macho_note(recorded: str = "", version: str = "0.2.0") -> bytes:
+    """A macOS stub's identity note (stub.c's struct identity_note, PATH_MAX 1024)."""
+    return (
+        struct.pack("<III", 9, 64 + 1024, 1)
+        + b"venvlink".ljust(12, b"\0")
+        + b"venvlink resolving stub".ljust(32, b"\0")
+        + version.encode().ljust(32, b"\0")
+        + os.fsencode(recorded).ljust(1024, b"\0")
+    )
+
+
+def macho(cputype: int, *, minos: str | None = None, note: bytes | None = None, signature: str | None = None) -> bytes:
+    """A small 64-bit Mach-O executable as the linkers lay one out: a __TEXT segment whose section __venvlink holds
+    ``note`` at 8 KiB, past the first 4 KiB; LC_BUILD_VERSION for ``minos``; with ``signature`` "adhoc" or "cms", a
+    code signature of 4 KiB pages (SHA-256) after the rest, as zig and ld64 sign arm64 executables."""
+    note_at = 0x2000
+    sections = [] if note is None else [(b"__venvlink", note_at, len(note))]
+    segment = [0x19, 72 + 80 * len(sections), b"__TEXT", 1 << 32, 0x4000, 0, 0x4000, 5, 5, len(sections), 0]
+    commands = [
+        struct.pack("<II16sQQQQiiII", *segment)
+        + b"".join(
+            struct.pack("<16s16sQQIIIIIIII", name, b"__TEXT", (1 << 32) + at, size, at, 2, 0, 0, 0, 0, 0, 0)
+            for name, at, size in sections
+        )
+    ]
+    if minos is not None:
+        major, minor = (int(part) for part in minos.split("."))
+        commands.append(struct.pack("<IIIIII", 0x32, 24, 1, major << 16 | minor << 8, 15 << 16, 0))
+    if signature is not None:
+        commands.append(struct.pack("<IIII", 0x1D, 16, 0x4000, 0))  # LC_CODE_SIGNATURE, filled in below
+    header = struct.pack("<IiiIIIII", 0xFEEDFACF, cputype, 0, 2, len(commands), sum(map(len, commands)), 0, 0)
+    data = bytearray((header + b"".join(commands)).ljust(0x4000, b"\0"))
+    if note is not None:
+        data[note_at : note_at + len(note)] = note
+    if signature is not None:
+        data[32 + sum(map(len, commands[:-1])) + 12 : 32 + sum(map(len, commands))] = struct.pack(
+            "<I", len(_superblob(bytes(data), signature))
+        )
+        data += _superblob(bytes(data), signature)
+    return bytes(data)
+
+
+def _superblob(signed: bytes, signature: str) -> bytes:
+    """An embedded signature for the file ``signed`` (up to it): a CodeDirectory of its 4 KiB pages, ad hoc, as
+    linkers make it; with ``signature`` "cms", also a CMS blob, as signing with an identity adds."""
+    ident = b"venvlink-stub\0"
+    pages = [hashlib.sha256(signed[at : at + 0x1000]).digest() for at in range(0, len(signed), 0x1000)]
+    fields = [0xFADE0C02, 88 + len(ident) + 32 * len(pages), 0x20400, 0x20002, 88 + len(ident), 88, 0, len(pages)]
+    fields += [len(signed), 32, 2, 0, 12, 0, 0, 0, 0, 0, 0, 0x4000, 1]
+    directory = struct.pack(">9I4B4I4Q", *fields) + ident + b"".join(pages)
+    blobs = [(0, directory)]
+    if signature == "cms":
+        blobs.append((0x10000, struct.pack(">II", 0xFADE0B01, 16) + b"a signer"))
+    index, body = b"", b""
+    for slot, blob in blobs:
+        index += struct.pack(">II", slot, 12 + 8 * len(blobs) + len(body))
+        body += blob
+    return struct.pack(">III", 0xFADE0CC0, 12 + len(index) + len(body), len(blobs)) + index + body

@@ -14,18 +14,24 @@ from typing import Any
 
 import pytest
 
-from helpers import run
+from helpers import ARM64, X86_64, macho, run
+from virtualenv_linkable import _macho, _stub
 
 ROOT = Path(__file__).parent.parent
 
 
-def hook(root: Path) -> Any:  # hatchling's hook class, imported from the build script
+def build_script() -> Any:  # hatch_build.py, imported as hatchling imports it
     sys.path.insert(0, str(ROOT))
     try:
-        from hatch_build import StubBuildHook  # noqa: PLC0415
+        import hatch_build  # noqa: PLC0415
     finally:
         sys.path.remove(str(ROOT))
-    return StubBuildHook(str(root), {}, None, None, str(root / "build"), "wheel")  # type: ignore[arg-type]
+    return hatch_build
+
+
+def hook(root: Path) -> Any:  # hatchling's hook class, imported from the build script
+    hook_class = build_script().StubBuildHook
+    return hook_class(str(root), {}, None, None, str(root / "build"), "wheel")
 
 
 @pytest.fixture
@@ -53,7 +59,7 @@ def test_wheel_holds_the_stub(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         info = archive.getinfo("virtualenv_linkable/_stub/venvlink-stub")
-        assert archive.read(info)[:4] == b"\x7fELF"
+        assert archive.read(info)[:4] == (b"\xcf\xfa\xed\xfe" if sys.platform == "darwin" else b"\x7fELF")
         assert (info.external_attr >> 16) & stat.S_IXUSR
         wheel_file = archive.read(next(n for n in names if n.endswith(".dist-info/WHEEL"))).decode()
     assert not [n for n in names if n.endswith(".c")]
@@ -123,3 +129,50 @@ def test_a_failing_or_missing_compiler_says_what_to_do(
     assert "\n" not in said
     assert said.startswith(message.format(tmp=source, source=source / "src/virtualenv_linkable/_stub/stub.c"))
     assert not (source / "src/virtualenv_linkable/_stub/venvlink-stub").exists(), "no half-built stub left"
+
+
+@pytest.mark.parametrize(
+    ("binary", "target", "tag"),
+    [
+        ((ARM64, None), None, "macosx_11_0_arm64"),
+        ((X86_64, None), None, "macosx_11_0_x86_64"),
+        ((X86_64, "10.13"), "10.13", "macosx_10_13_x86_64"),
+        ((ARM64, "11.0"), "10.13", "macosx_11_0_arm64"),  # arm64 macOS begins with 11
+        ((ARM64, "11.0"), "12.0", "macosx_12_0_arm64"),
+        ((ARM64, "15.0"), None, "macosx_15_0_arm64"),  # zig's default: never claim an older macOS than the binary
+        ((X86_64, "11.3"), None, "macosx_12_0_x86_64"),  # tags name 11, 12 ...: 11_3 would match no pip
+    ],
+)
+def test_macos_tag_is_read_from_the_binary(
+    binary: tuple[int, str | None], target: str | None, tag: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cputype and LC_BUILD_VERSION (the Mach-O header) and MACOSX_DEPLOYMENT_TARGET make a macOS wheel's tag."""
+    cputype, minos = binary
+    monkeypatch.delenv("MACOSX_DEPLOYMENT_TARGET", raising=False)
+    if target:
+        monkeypatch.setenv("MACOSX_DEPLOYMENT_TARGET", target)
+    (tmp_path / "stub").write_bytes(macho(cputype, minos=minos))
+    assert build_script().macho_platform(tmp_path / "stub") == tag
+    (tmp_path / "elf").write_bytes(b"\x7fELF" + bytes(60))
+    assert build_script().macho_platform(tmp_path / "elf") is None
+
+
+@pytest.mark.parametrize(("target", "arch"), [("aarch64-macos.11.0", "arm64"), ("x86_64-macos.11.0", "x86_64")])
+def test_macos_stub_cross_built_by_zig(target: str, arch: str, source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stub compiles for macOS (zig, as tox -e dist builds it); its note is where venvlink and the stub look,
+    and its ad-hoc signature (arm64) stays valid when the creator records an interpreter in it."""
+    pytest.importorskip("ziglang", reason="needs zig (pip install ziglang; tox -e dist has it)")
+    monkeypatch.delenv("MACOSX_DEPLOYMENT_TARGET", raising=False)
+    build_data, stub = build(
+        source, monkeypatch, CC=f"{sys.executable} -m ziglang cc -target {target}", VENVLINK_WERROR="1"
+    )
+    data = stub.read_bytes()
+    assert build_data["tag"] == f"py3-none-macosx_11_0_{arch}"
+    assert _macho.note(data) is not None
+    assert _macho.note(data) >= 4096, "if a linker ever puts it in the first 4 KiB, stub.c's comment is wrong"
+    assert _stub.version(data) == __import__("virtualenv_linkable").__version__
+    recorded = _stub.with_recorded(data, "/Library/Frameworks/Python.framework/Versions/3.13/bin/python3.13")
+    assert _stub.recorded(recorded) == "/Library/Frameworks/Python.framework/Versions/3.13/bin/python3.13"
+    assert _macho.signed(data) == (arch == "arm64"), "zig signs arm64 executables ad hoc, as Apple's linker does"
+    assert _macho.signature_valid(data)
+    assert _macho.signature_valid(recorded)

@@ -49,7 +49,8 @@ def test_other_creators_unchanged(current: Interpreter, tmp_path: Path, creator:
     python = tmp_path / "venv" / "bin" / "python"
     assert python.is_symlink()
     assert not is_stub(python)
-    assert "venvlink" not in (tmp_path / "venv" / "pyvenv.cfg").read_text()
+    keys = [line.partition("=")[0].strip() for line in (tmp_path / "venv" / "pyvenv.cfg").read_text().splitlines()]
+    assert not [key for key in keys if key.startswith("venvlink")]  # virtualenv's "command" may name any path
 
 
 def test_creator_from_environment_variable(current: Interpreter, tmp_path: Path) -> None:

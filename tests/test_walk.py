@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from virtualenv_linkable import _stub, resolve
+from helpers import ARM64, macho, macho_note
+from virtualenv_linkable import _macho, _stub, resolve
+from virtualenv_linkable.exceptions import VenvlinkError
 
 STUB_SOURCE = Path(__file__).parent.parent / "src" / "virtualenv_linkable" / "_stub" / "stub.c"
 SANITIZE = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
@@ -281,6 +283,54 @@ def test_identity_is_in_the_first_4_kib() -> None:
     assert _stub.version(data) == __import__("virtualenv_linkable").__version__
     assert _stub.recorded(data) == ""
     assert _stub.recorded(_stub.with_recorded(data, "/usr/bin/python3.12")) == "/usr/bin/python3.12"
+
+
+def test_a_macos_stub_is_found_by_its_load_commands(tmp_path: Path, printer: Path, stub: Path) -> None:
+    """A Mach-O stub's note lies past its first 4 KiB, in the section its load commands name (stub.c's macho_note):
+    a venv whose interpreter is one runs what that stub records, as with any stub; a Mach-O file without the
+    section is an interpreter."""
+    root = tmp_path.resolve() / "case"
+    case = {
+        "layout": {
+            "v/pyvenv.cfg": "home = {root}/base\nvenvlink-executable = {root}/mac/python\n",
+            "v/bin/python": "stub",
+            "w/pyvenv.cfg": "home = {root}/base\nvenvlink-executable = {root}/mac/interpreter\n",
+            "w/bin/python": "stub",
+            "base/python3.11": "python",
+        },
+        "run": "v/bin/python",
+    }
+    (root / "mac").mkdir(parents=True)
+    (root / "mac" / "python").write_bytes(macho(ARM64, note=macho_note(str(root / "base" / "python3.11"))))
+    (root / "mac" / "interpreter").write_bytes(macho(ARM64))
+    for name in ("python", "interpreter"):
+        (root / "mac" / name).chmod(0o755)
+    result = run_case(case, root, printer, stub)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == [str(root / "base" / "python3.11"), str(root / "v" / "bin" / "python")]
+    explained = record(run_case({**case, "run": "w/bin/python"}, root, printer, stub, explain=True).stdout)
+    assert explained["exec"] == [str(root / "mac" / "interpreter")]
+
+
+def test_macos_stub_identity_and_signature() -> None:
+    """venvlink finds a Mach-O stub's note as the stub does, records in its 1024-byte slot (macOS's PATH_MAX), and
+    renews its ad-hoc signature, without which arm64 macOS kills it; a stub signed with an identity is refused."""
+    data = macho(ARM64, minos="11.0", note=macho_note(version="9.9"), signature="adhoc")
+    assert _macho.signature_valid(data)
+    assert (_stub.version(data), _stub.recorded(data)) == ("9.9", "")
+    recorded = _stub.with_recorded(data, "/usr/local/bin/python3.13")
+    assert _stub.recorded(recorded) == "/usr/local/bin/python3.13"
+    assert len(recorded) == len(data)
+    assert _macho.signature_valid(recorded)
+    unsigned = bytearray(recorded)
+    start = recorded.index(b"/usr/local/bin/python3.13")
+    unsigned[start : start + 4] = b"/opt"
+    assert not _macho.signature_valid(bytes(unsigned)), "the signature covers the recorded slot"
+    with pytest.raises(VenvlinkError, match="/x in venvlink's stub; reinstall"):  # longer than the slot
+        _stub.with_recorded(data, "/x" * 512)
+    with pytest.raises(VenvlinkError, match="signed with an identity, which only its signer can renew"):
+        _stub.with_recorded(macho(ARM64, note=macho_note(), signature="cms"), "/x")
+    assert _stub.recorded(macho(ARM64)) == ""
 
 
 def test_valgrind_memcheck_is_clean(tmp_path: Path, printer: Path) -> None:

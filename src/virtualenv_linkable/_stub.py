@@ -10,18 +10,21 @@ from __future__ import annotations
 import functools
 import os
 import stat
+import struct
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import _macho
 from .exceptions import VenvlinkError
 
 _TEMPLATE = Path(__file__).parent / "_stub" / "venvlink-stub"
-IDENTITY = b"venvlink resolving stub"  # stub.c's IDENTITY, within its first 4 KiB since 0.2
+IDENTITY = b"venvlink resolving stub"  # stub.c's IDENTITY, within its first 4 KiB since 0.2 (ELF)
 _VERSION_AT = 32  # stub.c's struct identity_note: identity[32], version[32], recorded[PATH_MAX]
 _RECORDED_AT = 64
-_RECORDED_SIZE = 4096
-HEAD = 4096  # stub.c's HEAD: the identity note lies in a stub's first 4 KiB
+_RECORDED_SIZE = 4096  # PATH_MAX on Linux; the note's descsz says (1024 on macOS)
+_HEADER = 24  # before the identity: the note's namesz, descsz and type, and its name[12]
+HEAD = 4096  # stub.c's HEAD: an ELF stub's identity note lies in its first 4 KiB
 _MAX_STUB_SIZE = 1 << 20  # interpreters are larger or do not carry the identity; the stub is ~60 KiB
 _BATCH = 500  # paths per explaining process, well within the kernel's limit on arguments
 EXPLAIN, EXPLAIN_PATHS = "--venvlink-explain", "--venvlink-explain-paths"  # stub.c's, as its first argument
@@ -72,9 +75,20 @@ def is_stub(path: Path) -> bool:
 
 
 def _note(data: bytes) -> int | None:
-    """Where the identity note starts, for stubs of 0.2 on (older ones carry the identity elsewhere)."""
+    """Where the identity note's identity starts, for stubs of 0.2 on (older ones carry the identity elsewhere): in
+    ELF within the first 4 KiB, in Mach-O in the section its load commands name, as stub.c's read_head finds it."""
+    section = _macho.note(data)
+    if section is not None:
+        at = section + _HEADER
+        return at if data[at : at + len(IDENTITY) + 1] == IDENTITY + b"\0" else None
     at = data.find(IDENTITY + b"\0", 0, HEAD)
     return None if at < 0 else at
+
+
+def _recorded_size(data: bytes, at: int) -> int:
+    """The length of the recorded interpreter's slot: the note's descsz, less the identity and version."""
+    (descsz,) = struct.unpack_from("<I", data, at - _HEADER + 4)
+    return min(descsz - _RECORDED_AT, _RECORDED_SIZE) if descsz > _RECORDED_AT else _RECORDED_SIZE
 
 
 def version(data: bytes) -> str:
@@ -90,18 +104,26 @@ def recorded(data: bytes) -> str:
     at = _note(data)
     if at is None:
         return ""
-    return os.fsdecode(data[at + _RECORDED_AT : at + _RECORDED_AT + _RECORDED_SIZE].split(b"\0")[0])
+    size = _recorded_size(data, at)
+    return os.fsdecode(data[at + _RECORDED_AT : at + _RECORDED_AT + size].split(b"\0")[0])
 
 
 def with_recorded(data: bytes, interpreter: str) -> bytes:
-    """The stub ``data`` with ``interpreter`` recorded in it."""
+    """The stub ``data`` with ``interpreter`` recorded in it (and a macOS stub's ad-hoc signature renewed: arm64
+    macOS kills a process whose pages do not match it; _macho.py)."""
     at = _note(data)
     encoded = os.fsencode(interpreter)
-    if at is None or len(encoded) >= _RECORDED_SIZE:
+    size = 0 if at is None else _recorded_size(data, at)
+    if at is None or len(encoded) >= size:
         msg = f"cannot record {interpreter} in venvlink's stub; reinstall venvlink"
         raise VenvlinkError(msg)
     start = at + _RECORDED_AT
-    return data[:start] + encoded.ljust(_RECORDED_SIZE, b"\0") + data[start + _RECORDED_SIZE :]
+    result = data[:start] + encoded.ljust(size, b"\0") + data[start + size :]
+    try:
+        return _macho.resign(result) if data[:4] == _macho.MAGIC else result
+    except _macho.SignatureError as error:
+        msg = f"cannot record {interpreter} in venvlink's stub: {error}; install a wheel venvlink built"
+        raise VenvlinkError(msg) from None
 
 
 @functools.lru_cache(maxsize=64)

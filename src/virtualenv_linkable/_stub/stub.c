@@ -59,13 +59,25 @@
  * The creator writes the interpreter into `recorded` of each copy it puts in a
  * venv; a copy that has left every venv runs it, as a copied python would (read
  * from the file, not from memory: explain mode asks about other copies).
+ *
+ * Mach-O has no notes: the same bytes are the section __TEXT,__venvlink, which no
+ * linker puts in the first HEAD bytes (zig orders __TEXT's code sections first,
+ * about 8 KiB here; Apple's ld64 pushes the sections to the end of the segment's
+ * first page). The load commands, which are there, say where it is: read_head
+ * reads a Mach-O file from that section on (macho_note; _macho.py does the same).
+ * descsz says how long `recorded` is: PATH_MAX is 4096 on Linux, 1024 on macOS.
  */
 struct identity_note {
     uint32_t namesz, descsz, type;
     char name[12];
     char identity[32], version[32], recorded[PATH_MAX];
 };
-__attribute__((section(".note.venvlink"), aligned(4), used))
+#ifdef __APPLE__
+#define NOTE_SECTION "__TEXT,__venvlink"
+#else
+#define NOTE_SECTION ".note.venvlink"
+#endif
+__attribute__((section(NOTE_SECTION), aligned(4), used))
 static const struct identity_note note = {
     9, 64 + PATH_MAX, 1, "venvlink", IDENTITY, VENVLINK_VERSION, ""};
 
@@ -268,15 +280,53 @@ static enum place find_cfg(char *cfg, const char *p)
     return is_regular_file(cfg) ? ABOVE : NONE;
 }
 
-/* The start of the file at path, up to size bytes; -1 if it cannot be read (missing: it does not exist). */
+static uint32_t le32(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+
+/*
+ * Where the section __TEXT,__venvlink starts in the Mach-O file whose first n
+ * bytes are head, from its load commands (a 64-bit little-endian Mach-O file, as
+ * arm64 and x86_64 macOS run); -1 if the file is not one or has no such section.
+ */
+static off_t macho_note(const char *head, ssize_t n)
+{
+    const char *at = head + 32, *end = head + n;
+    uint32_t commands, size, i;
+    if (n < 32 || memcmp(head, "\xcf\xfa\xed\xfe", 4)) /* MH_MAGIC_64 */
+        return -1;
+    for (commands = le32(head + 16); commands > 0 && end - at >= 8; commands--, at += size) {
+        size = le32(at + 4);
+        if (size < 8 || size > (size_t)(end - at))
+            return -1;
+        /* LC_SEGMENT_64: the segment's name at 8, nsects at 64, then its section_64s of 80 bytes each, the
+         * section's name first and its file offset at 48 */
+        if (le32(at) == 0x19 && size >= 72 && !strncmp(at + 8, "__TEXT", 16))
+            for (i = 0; i < le32(at + 64) && 72 + 80 * (i + 1) <= size; i++)
+                if (!strncmp(at + 72 + 80 * i, "__venvlink", 16))
+                    return (off_t)le32(at + 72 + 80 * i + 48);
+    }
+    return -1;
+}
+
+/*
+ * The start of the file at path, up to size bytes; -1 if it cannot be read (missing: it does not exist). Of a
+ * Mach-O stub, the bytes from its identity note on: where an ELF stub's first bytes hold it.
+ */
 static ssize_t read_head(const char *path, char *buf, size_t size, int *missing)
 {
     ssize_t n;
+    off_t at;
     int fd = open(path, O_RDONLY | O_NONBLOCK); /* a FIFO planted as the interpreter must not hang us */
     *missing = fd < 0 && (errno == ENOENT || errno == ENOTDIR);
     if (fd < 0)
         return -1;
     n = read(fd, buf, size);
+    at = macho_note(buf, n);
+    if (at >= 0)
+        n = pread(fd, buf, size, at);
     close(fd);
     return n;
 }
