@@ -255,32 +255,35 @@ def creation(python: Path, work: Path, runs: int) -> dict[str, Any]:
 
 
 def scale(python: Path, work: Path) -> dict[str, Any]:
-    linkable = work / "scale-venv"
-    virtualenv("--no-seed", "--creator", "linkable", "-p", python, linkable)
+    """list, doctor and doctor --fix (with nothing to fix) over 1, 100 and 1000 exports, each of a venv of its own
+    (copies of one linkable venv: distinct venvs, each read and walked on its own)."""
+    model = work / "scale-venv"
+    virtualenv("--no-seed", "--creator", "linkable", "-p", python, model)
     results: dict[str, Any] = {}
     for count in (1, 100, 1000):
-        state = work / f"state-{count}"
-        links = work / f"links-{count}"
+        state, links, venvs = work / f"state-{count}", work / f"links-{count}", work / f"venvs-{count}"
         links.mkdir()
+        venvs.mkdir()
         exports = {}
         for i in range(count):
-            dest = links / f"tool{i}"
-            dest.symlink_to(linkable / "bin" / "python")
+            venv, dest = venvs / f"v{i}", links / f"tool{i}"
+            shutil.copytree(model, venv, symlinks=True)
+            dest.symlink_to(venv / "bin" / "python")
             exports[str(dest)] = {
                 "dest": str(dest),
-                "venv": str(linkable),
-                "target": str(linkable / "bin" / "python"),
+                "venv": str(venv),
+                "target": str(venv / "bin" / "python"),
                 "name": "python",
                 "created": "2026-01-01T00:00:00+00:00",
             }
         (state / "venvlink").mkdir(parents=True)
-        (state / "venvlink" / "exports.json").write_text(json.dumps({"format": 1, "exports": exports}))
+        (state / "venvlink" / "exports.json").write_text(json.dumps({"format": 2, "exports": exports, "venvs": {}}))
         env = {**os.environ, "XDG_STATE_HOME": str(state)}
         figures = {}
-        for command in ("list", "doctor"):
+        for command in (["list"], ["doctor"], ["doctor", "--fix"]):
             start = time.perf_counter()
-            run([sys.executable, "-m", "virtualenv_linkable", command], env=env)
-            figures[f"{command}_s"] = time.perf_counter() - start
+            run([sys.executable, "-m", "virtualenv_linkable", *command], env=env)
+            figures[f"{'_'.join(c.strip('-') for c in command)}_s"] = time.perf_counter() - start
         figures["doctor_ms_per_export"] = figures["doctor_s"] / count * 1e3
         results[str(count)] = figures
     return results
@@ -370,11 +373,9 @@ def report(results: dict[str, Any]) -> None:
             ratio = f"  {f['ratio']:.3f}x" if "ratio" in f else ""
             print(f"  {name:50} {f['median_ms']:8.1f} ms  [{f['p10_ms']:.1f}-{f['p90_ms']:.1f}]{ratio}")
     if "scale" in results:
-        print("\nscale (exports: list, doctor, doctor per export)")
+        print("\nscale (exports of as many venvs: list, doctor, doctor --fix with nothing to fix)")
         for count, f in results["scale"].items():
-            print(
-                f"  {count:>5}: {f['list_s'] * 1e3:7.0f} ms  {f['doctor_s']:7.2f} s  {f['doctor_ms_per_export']:.1f} ms"
-            )
+            print(f"  {count:>5}: {f['list_s']:6.2f} s  {f['doctor_s']:6.2f} s  {f['doctor_fix_s']:6.2f} s")
 
 
 if __name__ == "__main__":

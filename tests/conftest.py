@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from helpers import Interpreter, build_demo_wheel, find_interpreters, make_venv
+from helpers import Interpreter, build_demo_wheel, find_interpreters, make_venv, run
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -121,6 +121,21 @@ def world_readable_dir() -> Iterator[Path]:
     directory.chmod(0o755)
     yield directory
     shutil.rmtree(directory)
+
+
+@pytest.fixture(scope="session")
+def our_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel of this checkout, built from a copy of it: the build hook compiles the stub into the tree it
+    builds, and the stub the other tests run is the checkout's."""
+    root = Path(__file__).parent.parent
+    tree = tmp_path_factory.mktemp("tree")
+    for name in ("pyproject.toml", "hatch_build.py", "README.md", "LICENSE"):
+        shutil.copy(root / name, tree / name)
+    shutil.copytree(root / "src", tree / "src", ignore=shutil.ignore_patterns("__pycache__", "venvlink-stub"))
+    wheels = tmp_path_factory.mktemp("our-wheel")
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", wheels, tree])
+    (wheel,) = wheels.glob("virtualenv_linkable-*.whl")
+    return wheel
 
 
 @pytest.fixture(scope="session")

@@ -53,9 +53,8 @@ def build(source: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> tuple[di
     return build_data, source / "src" / "virtualenv_linkable" / "_stub" / "venvlink-stub"
 
 
-def test_wheel_holds_the_stub(tmp_path: Path) -> None:
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path, ROOT])
-    (wheel,) = tmp_path.glob("virtualenv_linkable-*.whl")
+def test_wheel_holds_the_stub(our_wheel: Path) -> None:
+    wheel = our_wheel
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         info = archive.getinfo("virtualenv_linkable/_stub/venvlink-stub")

@@ -159,6 +159,25 @@ def test_which_refuses_what_cannot_be_a_python(what: str, tmp_path: Path) -> Non
     assert venvlink("which", "--json", path)[:2] == (1, "")
 
 
+@pytest.mark.parametrize("what", ["ls named python", "python named tool"])
+def test_which_asks_the_file_not_its_name(what: str, current: Interpreter, tmp_path: Path) -> None:
+    """Whether a path leads to a Python is read from the file (never by running it), not guessed from its name."""
+    (tmp_path / "x").mkdir()
+    if what == "ls named python":
+        (tmp_path / "x" / "python").symlink_to("/bin/ls")
+        code, _, err = venvlink("which", tmp_path / "x" / "python")
+        ls = os.path.realpath("/bin/ls")
+        assert (code, err) == (
+            1,
+            f"venvlink: error: {tmp_path / 'x' / 'python'} runs {ls}, which is not a Python interpreter\n",
+        )
+    else:
+        shutil.copy2(current.real, tmp_path / "x" / "tool")
+        code, out, _ = venvlink("which", tmp_path / "x" / "tool")
+        assert code == 0
+        assert "so it runs as the base interpreter, without any venv" in out
+
+
 def test_which_reports_the_stubs_error(tmp_path: Path) -> None:
     (tmp_path / "lone").mkdir()
     (tmp_path / "lone" / "python").write_bytes(_stub.template().read_bytes())

@@ -77,12 +77,9 @@ def dependencies_of(name: str, directory: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def wheels(our_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Our wheel, built from this checkout, and the other project's stand-in."""
-    directory = tmp_path_factory.mktemp("wheels")
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", directory, ROOT])
-    (ours,) = directory.glob("virtualenv_linkable-*.whl")
-    return ours, build_wheel(directory, "venvlink", "0.5.0", OTHER)
+    return our_wheel, build_wheel(tmp_path_factory.mktemp("wheels"), "venvlink", "0.5.0", OTHER)
 
 
 def fresh_venv(directory: Path, dependencies: Path) -> Path:

@@ -241,6 +241,22 @@ def test_explain_paths_answers_each_path_as_explain_does(tmp_path: Path, printer
         assert batched == alone.stdout.decode(), path
 
 
+def test_a_41st_link_is_a_loop_as_for_the_kernel(tmp_path: Path, printer: Path, stub: Path) -> None:
+    """The kernel will not exec a path through 41 links (ELOOP), so only a question about the path reaches the
+    stub's limit: the 40-link chain of the table walks, one more link is refused as the kernel refuses it."""
+    case = next(c for c in CASES if c["name"].startswith("a chain of 40 links"))
+    build_layout(tmp_path, case, printer, stub)
+    (tmp_path / "l-1").symlink_to("l0")
+    runner = [GIVEN_RUNNER] if str(stub) == GIVEN_STUB and GIVEN_RUNNER else []
+    paths = [str(tmp_path / "l0"), str(tmp_path / "l-1")]
+    batch = subprocess.run([*runner, stub, _stub.EXPLAIN_PATHS, *paths], capture_output=True, check=False)
+    forty, forty_one = batch.stdout.decode().split("venvlink-explain=")[1:]
+    assert "\0status=0\0" in forty
+    assert f"more than 40 symlinks from {tmp_path}/l-1 -> " in forty_one
+    with pytest.raises(OSError, match="Too many levels of symbolic links"):
+        subprocess.run([tmp_path / "l-1"], check=False)
+
+
 def test_debug_traces_every_hop(tmp_path: Path, printer: Path) -> None:
     case = next(c for c in CASES if c["name"] == "three hops, relative and absolute")
     root = tmp_path.resolve() / "case"

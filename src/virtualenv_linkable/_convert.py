@@ -15,13 +15,12 @@ from typing import Any
 
 from . import __version__, _pyvenv_cfg, _stub
 from ._atomic import Directory, Steps
-from ._interpreter import candidates, describe_kind, probe
+from ._interpreter import VERSIONED_NAME, candidates, describe_kind, probe
 from ._paths import absolute
 from ._registry import _user, forget, remember
-from ._venv import EXECUTABLE_KEY, KEYS, MARKER_KEY, RESTORE_KEY, State, pyvenv_cfg_of
+from ._venv import EXECUTABLE_KEY, KEYS, MARKER_KEY, RESTORE_KEY, Venv, pyvenv_cfg_of
 from .exceptions import VenvlinkError
 
-_VERSIONED = re.compile(r"[a-z]+\d+\.\d+t?")
 _NAME = re.compile(r"(?!\.\.?$)[^/\0]+")  # one name in a directory, not a path
 
 
@@ -72,7 +71,7 @@ def _malformed(record: object) -> str | None:
     return None if isinstance(link, dict) and isinstance(link.get("link"), str) and link["link"] else "bad pyvenv.cfg"
 
 
-def _record(state: State) -> dict[str, Any]:
+def _restore_record(state: Venv) -> dict[str, Any]:
     """What ``--revert`` restores, as an earlier conversion recorded it (or nothing yet)."""
     text = state.values.get(RESTORE_KEY)
     try:
@@ -91,7 +90,7 @@ def _record(state: State) -> dict[str, Any]:
     return record
 
 
-def upgrade_copies(state: State) -> tuple[Path | None, list[Path]]:
+def upgrade_copies(state: Venv) -> tuple[Path | None, list[Path]]:
     """``python -m venv --upgrade`` on a linkable venv cannot symlink over the stubs: it copies the base interpreter
     over ``bin/python3.X`` and rewrites pyvenv.cfg without venvlink's keys. The stubs left still record that base:
     entries byte for byte the interpreter they record are such copies, not the venv's own. Returns that interpreter
@@ -106,7 +105,7 @@ def upgrade_copies(state: State) -> tuple[Path | None, list[Path]]:
     return None, []
 
 
-def interpreter_of(state: State) -> Path:
+def interpreter_of(state: Venv) -> Path:
     """The interpreter the venv runs now, read from what is there: a link's target, a copy, or what venvlink
     recorded; for a stub without a record, what the stub itself walks to. Never guessed from ``home``."""
     ordered = sorted(state.entries, key=lambda entry: (entry.name != "python", entry.name))
@@ -153,7 +152,7 @@ def convert(
     pyvenv_cfg_of(path)  # says what the argument should have been, if it is not a venv
     with Steps() as steps:
         venv_dir = hold(path, steps)
-        state = State.read(path, through=venv_dir)
+        state = Venv.read(path, through=venv_dir)
         if revert:
             done = _revert(state, venv_dir, steps)
         else:
@@ -182,7 +181,7 @@ def hold(venv: Path, steps: Steps) -> Directory:
     return venv_dir
 
 
-def convert_in(state: State, steps: Steps, venv_dir: Directory, *, python: Path | None = None) -> Conversion:
+def convert_in(state: Venv, steps: Steps, venv_dir: Directory, *, python: Path | None = None) -> Conversion:
     """:func:`convert` of the venv held as ``venv_dir`` (:func:`hold`), its changes recorded in ``steps``: undone
     if the larger change they belong to fails."""
     if python is not None:
@@ -197,7 +196,7 @@ def convert_in(state: State, steps: Steps, venv_dir: Directory, *, python: Path 
     return make_linkable(state, interpreter, steps, venv_dir, found.describe)
 
 
-def _gone(state: State, interpreter: Path) -> str:
+def _gone(state: Venv, interpreter: Path) -> str:
     """What to say when the venv's interpreter no longer exists: the command that moves it, with a candidate."""
     kind = state.made_for()
     if kind is None:
@@ -214,7 +213,7 @@ def _gone(state: State, interpreter: Path) -> str:
     )
 
 
-def _refuse_world_writable(state: State) -> None:
+def _refuse_world_writable(state: Venv) -> None:
     for what, found in (("", state.root), ("/pyvenv.cfg", state.root / "pyvenv.cfg")):
         mode = found.stat().st_mode
         if mode & stat.S_IWOTH:
@@ -226,7 +225,7 @@ def _refuse_world_writable(state: State) -> None:
             raise VenvlinkError(msg)
 
 
-def _move(state: State, python: Path, steps: Steps, venv_dir: Directory) -> Conversion:
+def _move(state: Venv, python: Path, steps: Steps, venv_dir: Directory) -> Conversion:
     """The venv, linkable, on ``python``: an interpreter of the kind its site-packages suit. pyvenv.cfg's
     ``home`` and version keys follow, and what ``--revert`` would put back links to ``python`` instead."""
     _refuse_world_writable(state)
@@ -247,7 +246,7 @@ def _move(state: State, python: Path, steps: Steps, venv_dir: Directory) -> Conv
         raise VenvlinkError(msg)
     old = interpreter_of(state)
     if (old.parent == state.venv / "libexec" and not old.is_symlink()) or any(
-        "copy" in how for how in _record(state)["entries"].values()
+        "copy" in how for how in _restore_record(state)["entries"].values()
     ):
         msg = (
             f"cannot move {state.venv} to {python}: it runs its own copy of its interpreter (made with --copies); "
@@ -267,7 +266,7 @@ def _move(state: State, python: Path, steps: Steps, venv_dir: Directory) -> Conv
     return make_linkable(moved, python, steps, venv_dir, found.describe, moved_from=old, old_cfg=state.cfg_bytes)
 
 
-def _up_to_date(state: State, interpreter: Path) -> bool:
+def _up_to_date(state: Venv, interpreter: Path) -> bool:
     """Nothing to do: every entry is the installed stub running ``interpreter``, and the keys say so."""
     if state.values.get(MARKER_KEY) != __version__ or state.values.get(EXECUTABLE_KEY) != str(interpreter):
         return False
@@ -295,13 +294,13 @@ class _Plan:
     new_cfg: bytes
 
 
-def _plan(state: State, interpreter: Path, moved_from: Path | None) -> _Plan:
-    record = _record(state)
+def _plan(state: Venv, interpreter: Path, moved_from: Path | None) -> _Plan:
+    record = _restore_record(state)
     libexec = state.venv / "libexec"
     upgraded, upgrade_copies_ = upgrade_copies(state)
     copies = [entry for entry in state.entries if not entry.is_symlink() and not _stub.is_stub(entry)]
     copies = [entry for entry in copies if entry not in upgrade_copies_]
-    versioned = [entry.name for entry in state.entries if _VERSIONED.fullmatch(entry.name)]
+    versioned = [entry.name for entry in state.entries if VERSIONED_NAME.fullmatch(entry.name)]
     target, wrapper = interpreter, None
     if interpreter in copies:
         # The copies move aside to libexec/, as deep as bin/, so that a $ORIGIN/../lib run path still finds a
@@ -362,7 +361,7 @@ def _runs(link: str, interpreter: Path) -> bool:
 
 
 def make_linkable(  # noqa: PLR0913  # the move's two are keyword-only
-    state: State,
+    state: Venv,
     interpreter: Path,
     steps: Steps,
     venv_dir: Directory,
@@ -414,10 +413,10 @@ def make_linkable(  # noqa: PLR0913  # the move's two are keyword-only
     return Conversion(state.venv, plan.target, [e.name for e in to_replace], rewrite, described)
 
 
-def _revert(state: State, venv_dir: Directory, steps: Steps) -> Conversion:
+def _revert(state: Venv, venv_dir: Directory, steps: Steps) -> Conversion:
     """The stubs back to what was there, then the keys out: the order in which the venv runs throughout. A failure
     half-way puts back what was already reverted."""
-    venv, record = state.venv, _record(state)
+    venv, record = state.venv, _restore_record(state)
     entries: dict[str, Any] = record["entries"]
     target = interpreter_of(state)
     # a stub made by venvlink 0.1, which kept no record, becomes a link to the interpreter it ran
@@ -446,7 +445,7 @@ def _revert(state: State, venv_dir: Directory, steps: Steps) -> Conversion:
 
 
 def _put_back_entries(
-    state: State, entries: dict[str, Any], bin_dir: Directory, libexec: Directory | None, steps: Steps
+    state: Venv, entries: dict[str, Any], bin_dir: Directory, libexec: Directory | None, steps: Steps
 ) -> None:
     """Each stub back to its link or its copy (from libexec/, checked to be a file there, as the record says)."""
     copies = {stub.name: entries[stub.name]["copy"][8:] for stub in state.stubs if "copy" in entries[stub.name]}
@@ -458,7 +457,7 @@ def _put_back_entries(
         again = partial(bin_dir.write, stub.name, _stub.read_stub(stub) or _stub.template().read_bytes(), 0o755)
         if stub.name in copies and libexec is not None:
             libexec.rename(copies[stub.name], bin_dir, stub.name)
-            steps.did(partial(_stub_again, bin_dir, stub.name, libexec, copies[stub.name], again))
+            steps.did(partial(_copy_aside_again, bin_dir, stub.name, libexec, copies[stub.name], again))
         else:
             bin_dir.symlink(stub.name, entries[stub.name]["link"])
             steps.did(again)
@@ -475,7 +474,7 @@ def _is_regular(directory: Directory | None, name: str) -> bool:
     return found is not None and stat.S_ISREG(found.st_mode)
 
 
-def _stub_again(bin_dir: Directory, name: str, libexec: Directory, copy: str, write_stub: partial[None]) -> None:
+def _copy_aside_again(bin_dir: Directory, name: str, libexec: Directory, copy: str, write_stub: partial[None]) -> None:
     """Undo a copy put back: the copy aside again, the stub in its place."""
     bin_dir.link_aside(name, libexec, copy)
     write_stub()

@@ -9,23 +9,24 @@ import stat
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from virtualenv.create.pyenv_cfg import PyEnvCfg
 from virtualenv.create.via_global_ref.api import ViaGlobalRefApi, ViaGlobalRefMeta
 from virtualenv.create.via_global_ref.builtin.cpython.cpython3 import CPython3Posix
 from virtualenv.create.via_global_ref.builtin.pypy.pypy3 import PyPy3Posix
 
+from . import TYPE_CHECKING
 from ._atomic import Steps
 from ._convert import hold, interpreter_of, make_linkable
 from ._export import export
 from ._interpreter import SUPPORTED
 from ._registry import remember
-from ._venv import KEYS, State
+from ._venv import KEYS, Venv
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
     from argparse import ArgumentParser
+    from typing import Any
 
     from python_discovery import PythonInfo
     from virtualenv.config.cli.parser import VirtualEnvOptions
@@ -124,7 +125,7 @@ class LinkableCreator(ViaGlobalRefApi):
         self._builtin.create()
         with Steps() as steps:
             venv_dir = hold(Path(self.dest), steps)
-            state = State.read(Path(self.dest), through=venv_dir)
+            state = Venv.read(Path(self.dest), through=venv_dir)
             make_linkable(state, interpreter_of(state), steps, venv_dir)
         for dest in self._exports:
             result = export(self.dest, dest)
@@ -133,7 +134,7 @@ class LinkableCreator(ViaGlobalRefApi):
         note = remember(Path(self.dest), datetime.now(timezone.utc).isoformat(timespec="seconds"))
         if note:
             print(f"note: {note}", file=sys.stderr)
-        values = State.read(Path(self.dest)).values
+        values = Venv.read(Path(self.dest)).values
         self._keys = {key: values[key] for key in KEYS if key in values}
 
     def set_pyenv_cfg(self) -> None:

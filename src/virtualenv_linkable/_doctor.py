@@ -11,7 +11,7 @@ from ._convert import convert
 from ._interpreter import candidates
 from ._paths import same_directory
 from ._registry import Converted, Export, Registry
-from ._venv import EXECUTABLE_KEY, State
+from ._venv import EXECUTABLE_KEY, Venv
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class Problem:
 
 
 @dataclass(frozen=True)
-class Item:
+class Health:
     """An export (``export`` set), a converted venv no export runs (``converted`` set), or a registry entry that
     does not parse (neither), with what is wrong with it."""
 
@@ -53,20 +53,20 @@ class Item:
         return self.problems[0].what if self.problems else "ok"
 
 
-def _read(venv: str) -> State | str:
+def _read(venv: str) -> Venv | str:
     try:
-        return State.read(Path(venv))
+        return Venv.read(Path(venv))
     except VenvlinkError as error:
         return str(error)
 
 
-def _venv_problems(venv: str, name: str, state: State | str, *, exported: bool) -> list[Problem]:
+def _venv_problems(venv: str, name: str, state: Venv | str, *, exported: bool) -> list[Problem]:
     """What can be seen wrong with a venv without running anything (``name``: the entry links lead to); the first
     of :func:`_venv_checks` that finds something."""
     return next(([problem] for problem in _venv_checks(venv, name, state, exported=exported)), [])
 
 
-def _venv_checks(venv: str, name: str, state: State | str, *, exported: bool) -> Iterator[Problem]:
+def _venv_checks(venv: str, name: str, state: Venv | str, *, exported: bool) -> Iterator[Problem]:
     convert_it = ["venvlink", "convert", venv]
     if isinstance(state, str):
         forget = ["venvlink", "remove", "--forget", venv]
@@ -96,7 +96,7 @@ def _venv_checks(venv: str, name: str, state: State | str, *, exported: bool) ->
         yield Problem("stale stub", f"{venv}'s stubs are not the installed venvlink's", convert_it, automatic=True)
 
 
-def _export_problems(export: Export, state: State | str) -> list[Problem]:
+def _export_problems(export: Export, state: Venv | str) -> list[Problem]:
     """What can be seen wrong with an export without running anything: the link, then its venv."""
     dest, venv = export.dest, export.venv
     if not os.path.lexists(dest):
@@ -109,26 +109,28 @@ def _export_problems(export: Export, state: State | str) -> list[Problem]:
     return _venv_problems(venv, export.name, state, exported=True)
 
 
-def status(registry: Registry | None = None) -> list[Item]:
+def status(registry: Registry | None = None) -> list[Health]:
     """Everything venvlink made, with what can be seen wrong without running anything (``venvlink list``)."""
     registry = registry or Registry()
     records = registry.load()
     exported = {export.venv for export in records.exports.values()}
     states = {venv: _read(venv) for venv in sorted(exported | set(records.venvs))}
-    items = [Item(dest, export=e, problems=_export_problems(e, states[e.venv])) for dest, e in records.exports.items()]
-    items += [
-        Item(venv, converted=c, problems=_venv_problems(venv, "python", states[venv], exported=False))
+    healths = [
+        Health(key, export=e, problems=_export_problems(e, states[e.venv])) for key, e in records.exports.items()
+    ]
+    healths += [
+        Health(venv, converted=c, problems=_venv_problems(venv, "python", states[venv], exported=False))
         for venv, c in records.venvs.items()
         if venv not in exported
     ]
-    items += [
-        Item(key, problems=[Problem("malformed", f"its registry entry {why}", ["venvlink", "remove", key])])
+    healths += [
+        Health(key, problems=[Problem("malformed", f"its registry entry {why}", ["venvlink", "remove", key])])
         for key, why in registry.malformed.items()
     ]
-    return sorted(items, key=lambda item: (item.converted is not None, item.key))
+    return sorted(healths, key=lambda item: (item.converted is not None, item.key))
 
 
-def _with_candidate(problem: Problem, state: State | str) -> Problem:
+def _with_candidate(problem: Problem, state: Venv | str) -> Problem:
     """A same-version interpreter in the command that moves a venv whose interpreter is gone, if one is found."""
     if problem.what != "interpreter gone" or isinstance(state, str) or problem.fix is None:
         return problem
@@ -139,10 +141,10 @@ def _with_candidate(problem: Problem, state: State | str) -> Problem:
     return Problem(problem.what, f"{problem.detail} ({where})", fix)
 
 
-def doctor(registry: Registry | None = None) -> list[Item]:
-    """Everything checked: the stub explains each export's link and each converted venv's python (one batch, no
-    Python started), which must run its venv."""
-    checked = status(registry)
+def doctor(registry: Registry | None = None, checked: list[Health] | None = None) -> list[Health]:
+    """Everything checked: the stub explains each export's link and each converted venv's python (in batches; no
+    Python is started), which must run its venv. ``checked``: :func:`status`'s answer, if it is at hand."""
+    checked = status(registry) if checked is None else checked
     healthy = {item.key: item for item in checked if not item.problems and item.venv is not None}
     paths = {key: key if item.export else str(Path(key) / "bin" / "python") for key, item in healthy.items()}
     walks = dict(zip(paths, _stub.explain(list(paths.values()))))
@@ -156,7 +158,7 @@ def doctor(registry: Registry | None = None) -> list[Item]:
             runs = walked.prefix or "the base interpreter, without a venv"
             detail = f"{paths[item.key]} runs with sys.prefix {runs}; see: venvlink which {paths[item.key]}"
             problems = [Problem("wrong venv", detail)]
-        result.append(Item(item.key, item.export, item.converted, problems))
+        result.append(Health(item.key, item.export, item.converted, problems))
     return result
 
 
@@ -169,13 +171,14 @@ class Mended:
     error: str | None = None
 
 
-def fix(registry: Registry | None = None) -> list[Mended]:
+def fix(registry: Registry | None = None, checked: list[Health] | None = None) -> list[Mended]:
     """Run every automatic fix: convert again each venv a tool recreated, whose keys were lost or whose stubs are
-    stale (once per venv), and forget converted venvs that are gone."""
+    stale (once per venv), and forget converted venvs that are gone. ``checked``: :func:`status`'s answer, if it
+    is at hand."""
     registry = registry or Registry()
     mended: list[Mended] = []
     done: set[str] = set()
-    for item in status(registry):
+    for item in status(registry) if checked is None else checked:
         for problem in item.problems:
             venv = item.venv
             if not problem.automatic or venv is None or venv in done:

@@ -14,7 +14,7 @@ from ._atomic import Directory, Steps, cannot_write, temporary_name
 from ._convert import convert_in, hold
 from ._paths import absolute, bin_home, destination, on_path, same_directory
 from ._registry import Export, Records, Registry
-from ._venv import State
+from ._venv import Venv
 from .exceptions import VenvlinkError
 
 # bytes: a path need not be UTF-8
@@ -66,7 +66,7 @@ def prefix_of(python: Path, shown: Path | None = None) -> str:
     return os.fsdecode(result.stdout)
 
 
-def _check(state: State, dest: Path, name: str, *, force: bool) -> Path:
+def _check(state: Venv, dest: Path, name: str, *, force: bool) -> Path:
     """Refuse what export must not do, before anything changes; the interpreter entry to link to."""
     venv = state.venv
     names = [entry.name for entry in state.entries]
@@ -193,7 +193,7 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
     never written through. The new link is run once before it takes ``dest``'s place; if its ``sys.prefix`` is not
     ``venv``, or anything else fails, the venv, ``dest`` and the registry stay as they were.
     """
-    state = State.read(absolute(venv))
+    state = Venv.read(absolute(venv))
     if dest is None:  # where pipx and uv put a tool's command, named after the venv's directory
         home = bin_home()
         try:
@@ -218,7 +218,7 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
             raise VenvlinkError(msg)
         if converted:
             venv_dir = hold(venv, steps)
-            convert_in(State.read(venv, through=venv_dir), steps, venv_dir)
+            convert_in(Venv.read(venv, through=venv_dir), steps, venv_dir)
         where = steps.hold(_open_dest_directory(dest))
         _verify(where, record, venv, entry)
         # recorded before the link is placed: if we die between the two, doctor knows the export and how to mend

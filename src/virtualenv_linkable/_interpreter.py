@@ -1,10 +1,12 @@
-"""What an interpreter is, learned by running it once; and where to find another of the same kind."""
+"""Interpreters: their names, what one is (asked of the file, or of it running once), and where to find another of
+the same kind."""
 
 from __future__ import annotations
 
 import glob
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,36 @@ _PROBE = (
 )
 #: what the stub has been tested with (docs/platforms.rst); others run as Python but are refused
 SUPPORTED = {"CPython": (3, 8), "PyPy": (3, 9)}
+#: the names venv creators give interpreters in bin/: python, python3, python3.X, free-threaded python3.Xt; pypy...
+ENTRY_NAME = re.compile(r"(python|pypy)(\d+(\.\d+)?t?)?")
+#: an entry named with its X.Y, as CPython 3.11+ wants argv[0]'s name (the stub names it after its target)
+VERSIONED_NAME = re.compile(r"[a-z]+\d+\.\d+t?")
+#: a venv's lib/ directory, which says what its site-packages suit: python3.12, python3.13t, pypy3.9
+LIB_NAME = re.compile(r"(python|pypy)(\d+\.\d+)(t?)")
+# What an interpreter's executable carries, whatever its name: CPython 3.8+ calls Py_BytesMain (from a linked
+# libpython, or built in), PyPy pypy_main_startup. A #! wrapper names the Python it runs.
+_MARKERS = (b"Py_BytesMain", b"pypy_main_startup")
+_EXECUTABLE_MAGIC = (b"\x7fELF", b"\xcf\xfa\xed\xfe")  # ELF, 64-bit Mach-O
+
+
+def is_python(path: Path) -> bool:
+    """Whether the file at ``path`` is a Python interpreter, asked of the file itself (read, never run): an
+    executable that carries CPython's or PyPy's entry point, or a #! script that names one."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(4096)
+            if head.startswith(b"#!"):
+                return b"python" in head or b"pypy" in head
+            if not head.startswith(_EXECUTABLE_MAGIC):
+                return False
+            chunk, tail = head, b""
+            while chunk:
+                if any(marker in tail + chunk for marker in _MARKERS):
+                    return True
+                tail, chunk = chunk[-32:], stream.read(1 << 20)
+    except OSError:
+        return False
+    return False
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,17 @@ import stat
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import platformdirs
 from filelock import FileLock, Timeout
 
+from . import TYPE_CHECKING
 from ._atomic import Directory
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import Any
 
 _FORMAT = 2
 _READ = {1, 2}

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import _stub
+from ._interpreter import is_python
 from ._paths import absolute
 from .exceptions import VenvlinkError
-
-# The names interpreters go by: python3.12, python3.13t, pypy3.10, graalpy, python (and a venv's 𝜋thon).
-_PYTHON_NAME = re.compile(r"(python|pypy|graalpy|jython|𝜋thon)[\d.]*t?(-\w+)?")
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,7 @@ class Resolution:
     stub_version: str | None = None
 
 
-def which(name: str, search_path: str | None = None) -> Path:
+def located(name: str, search_path: str | None = None) -> Path:
     """The file a shell runs for ``name``: the path itself when it has a ``/``, else the first executable regular
     file on ``PATH``; an error naming what is wrong with it when it cannot run."""
     if "/" not in name:
@@ -90,7 +87,7 @@ def resolve(path: str | os.PathLike[str], *, search_path: str | None = None) -> 
     :param search_path: the ``PATH`` for a bare name (default: ``$PATH``)
     :raises VenvlinkError: when ``path`` does not exist, cannot be run, or is not a Python interpreter
     """
-    start = which(os.fspath(path), search_path)
+    start = located(os.fspath(path), search_path)
     real = Path(os.path.realpath(start))
     data = _stub.read_stub(real)
     explained = _stub.explain([str(start)])[0]
@@ -109,7 +106,7 @@ def resolve(path: str | os.PathLike[str], *, search_path: str | None = None) -> 
             found=explained.found,
             stub_version=_stub.version(data),
         )
-    if not any(_PYTHON_NAME.fullmatch(Path(hop).name) for hop in [*explained.hops, str(real)]):
+    if not is_python(real):
         msg = f"{start} runs {real}, which is not a Python interpreter"
         raise VenvlinkError(msg)
     # Not a stub: CPython looks for pyvenv.cfg beside the path it was started as, links unresolved (PEP 405).

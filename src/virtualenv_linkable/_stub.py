@@ -63,7 +63,9 @@ def read_stub(path: Path) -> bytes | None:
             return None
         key = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
         if key not in _read:
-            data = os.read(fd, _MAX_STUB_SIZE + 1)
+            data = os.read(fd, 4)  # a stub is an executable: a script beside it (activate) is not read on
+            if data in (b"\x7fELF", _macho.MAGIC):
+                data += os.read(fd, _MAX_STUB_SIZE + 1)
             _read[key] = data if IDENTITY in data else None  # 0.1 stubs carry it past the first 4 KiB
         return _read[key]
     finally:
@@ -182,23 +184,32 @@ def _parse(output: bytes) -> list[Explained]:
     return explained
 
 
+def _explain_batch(batch: list[str]) -> list[Explained]:
+    env = {name: value for name, value in os.environ.items() if name != "VENVLINK_DEBUG"}
+    try:
+        done = subprocess.run(
+            [str(template()), EXPLAIN_PATHS, *batch], env=env, capture_output=True, timeout=120, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        msg = f"cannot run venvlink's stub {template()}: {error}"
+        raise VenvlinkError(msg) from None
+    answers = _parse(done.stdout)
+    if len(answers) != len(batch):
+        said = done.stderr.decode(errors="replace").strip().splitlines()
+        msg = f"venvlink's stub {template()} did not explain {batch[len(answers)]}: {said[-1] if said else ''}"
+        raise RuntimeError(msg)
+    return answers
+
+
 def explain(paths: list[str]) -> list[Explained]:
-    """What a start through each of ``paths`` (absolute) does, as the installed stub walks it."""
-    results: list[Explained] = []
-    for first in range(0, len(paths), _BATCH):
-        batch = paths[first : first + _BATCH]
-        env = {name: value for name, value in os.environ.items() if name != "VENVLINK_DEBUG"}
-        try:
-            done = subprocess.run(
-                [str(template()), EXPLAIN_PATHS, *batch], env=env, capture_output=True, timeout=120, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            msg = f"cannot run venvlink's stub {template()}: {error}"
-            raise VenvlinkError(msg) from None
-        answers = _parse(done.stdout)
-        if len(answers) != len(batch):
-            said = done.stderr.decode(errors="replace").strip().splitlines()
-            msg = f"venvlink's stub {template()} did not explain {batch[len(answers)]}: {said[-1] if said else ''}"
-            raise RuntimeError(msg)
-        results += answers
-    return results
+    """What a start through each of ``paths`` (absolute) does, as the installed stub walks it: one stub process per
+    batch of paths (a fork per path), the batches side by side on the machine's cores."""
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    size = max(1, min(_BATCH, -(-len(paths) // workers)))
+    batches = [paths[first : first + size] for first in range(0, len(paths), size)]
+    if len(batches) <= 1:
+        return _explain_batch(batches[0]) if batches else []
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415  # only doctor explains this many
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return [answer for answers in pool.map(_explain_batch, batches) for answer in answers]

@@ -4,12 +4,12 @@ is linkable."""
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from . import TYPE_CHECKING, _pyvenv_cfg, _stub
+from ._interpreter import ENTRY_NAME, LIB_NAME
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
@@ -23,8 +23,6 @@ RESTORE_KEY = "venvlink-restore"
 KEYS = (MARKER_KEY, EXECUTABLE_KEY, RESTORE_KEY)
 
 # python, python3, python3.X and free-threaded python3.Xt; pypy, pypy3, pypy3.X: what venv creators put in bin/.
-_INTERPRETER_NAME = re.compile(r"(python|pypy)(\d+(\.\d+)?t?)?")
-_LIB_NAME = re.compile(r"(python|pypy)(\d+\.\d+)(t?)")  # lib/python3.12, lib/python3.13t, lib/pypy3.9
 
 
 def pyvenv_cfg_of(venv: Path, root: Path | None = None) -> Path:
@@ -67,7 +65,7 @@ def entries(venv: Path, root: Path | None = None) -> list[Path]:
         if name.startswith(".") or not (entry.is_file() or entry.is_symlink()):
             continue  # a link whose interpreter is gone stays an entry: convert must say what is missing
         if (
-            _INTERPRETER_NAME.fullmatch(name)
+            ENTRY_NAME.fullmatch(name)
             or (entry.is_symlink() and os.path.realpath(entry) == python)
             or _stub.is_stub(entry)
         ):
@@ -83,7 +81,7 @@ def _through(directory: Directory) -> Path:
 
 
 @dataclass(frozen=True)
-class State:
+class Venv:
     """A venv as venvlink sees it.
 
     :ivar venv: its path, as given (absolute): in messages, and in what venvlink records
@@ -98,7 +96,7 @@ class State:
     root: Path
 
     @classmethod
-    def read(cls, venv: Path, through: Directory | None = None) -> State:
+    def read(cls, venv: Path, through: Directory | None = None) -> Venv:
         """The venv as it is now; an error when it is not a venv with an interpreter. ``through``: the venv's
         directory held open, which every read then goes through (so that what is changed is what was read)."""
         root = _through(through) if through is not None else venv
@@ -145,7 +143,7 @@ class State:
             names = os.listdir(self.root / "lib")
         except OSError:
             names = []
-        found = {m.groups() for n in names if (m := _LIB_NAME.fullmatch(n))}
+        found = {m.groups() for n in names if (m := LIB_NAME.fullmatch(n))}
         version = self.values.get("version_info") or self.values.get("version") or ""
         xy = ".".join(version.split(".")[:2])
         if len(found) > 1:

@@ -728,9 +728,9 @@ static int is_executable_file(const char *path)
 }
 
 /*
- * Step 4: the interpreter to exec. A key names it exactly; only home/python* are
- * guesses, tried in turn. venvlink-executable is checked by is_stub's open in
- * find_interpreter, the others here. Returns the key's name, or "home".
+ * Step 4: the interpreter to exec. A key names it exactly (kind_of's open in
+ * find_interpreter checks that it exists, exec the rest); only home/python* are
+ * guesses, tried in turn. Returns the key's name, or "home".
  */
 static const char *choose(char *out, const struct cfg *c, const char *cfg_path)
 {
@@ -742,8 +742,6 @@ static const char *choose(char *out, const struct cfg *c, const char *cfg_path)
             continue;
         if (values[i][0] != '/')
             die(EXIT_NOT_FOUND, "%s in %s is not an absolute path: %s", keys[i], cfg_path, values[i]);
-        if (i > 0 && !is_executable_file(values[i]))
-            die(EXIT_NOT_FOUND, MISSING, values[i], keys[i], cfg_path);
         make_absolute(out, values[i]);
         return keys[i];
     }

@@ -1,0 +1,52 @@
+"""The ``venvlink`` command's commands, one module each (``NAME``, ``SUMMARY``, ``EXAMPLES``, ``arguments()`` and
+``run()``), and what they share: where their words go. Each imports what it uses when it runs, so that
+``venvlink convert`` does not pay for what ``venvlink export`` needs."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+
+from .. import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
+#: the exit statuses, documented in docs/reference.rst
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: the version of every --json document; a new field keeps it, a changed or removed one raises it
+SCHEMA = 2
+
+
+class Output:
+    """Where a command's words go: its answer on stdout, notes on stderr; -q keeps only answers asked for as
+    JSON and errors, -v adds details."""
+
+    def __init__(self, verbosity: int) -> None:
+        self.verbosity = verbosity
+
+    def answer(self, line: str) -> None:
+        if self.verbosity >= 0:
+            print(line)
+
+    def note(self, line: str) -> None:
+        if self.verbosity >= 0:
+            print(f"note: {line}", file=sys.stderr)
+
+    def detail(self, line: str) -> None:
+        if self.verbosity > 0:
+            print(line, file=sys.stderr)
+
+    @staticmethod
+    def json(document: dict[str, Any]) -> None:
+        print(json.dumps({"schema": SCHEMA, **document}, indent=2))
+
+
+def shown(argv: list[str] | None) -> str:
+    """A command's arguments as a shell line."""
+    return shlex.join(argv) if argv else ""
+
+
+def text(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,60 @@
+"""``venvlink convert``."""
+
+from __future__ import annotations
+
+import sys
+
+from .. import TYPE_CHECKING
+from . import EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from argparse import ArgumentParser, Namespace
+
+    from . import Output
+
+NAME = "convert"
+SUMMARY = (
+    "make an existing venv linkable in place (--revert: exactly as it was; --python: onto another interpreter of "
+    "the same version)"
+)
+EXAMPLES = """\
+  venvlink convert .venv
+  venvlink convert --revert .venv
+  venvlink convert --python ~/.pyenv/versions/3.12.8/bin/python3.12 ~/venvs/tool"""
+
+
+def arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("venv", metavar="VENV")
+    parser.add_argument("--revert", action="store_true", help="put back what was there before the conversion")
+    parser.add_argument(
+        "--python",
+        metavar="PYTHON",
+        help="move VENV to this interpreter: the same implementation and X.Y (free-threaded or not) as VENV's, "
+        "for a base interpreter removed or upgraded to a new patch release",
+    )
+
+
+def run(args: Namespace, out: Output) -> int:
+    from .._convert import convert  # noqa: PLC0415
+
+    if args.revert and args.python:
+        print("venvlink: error: --revert and --python do not go together", file=sys.stderr)
+        return EXIT_USAGE
+    result = convert(args.venv, revert=args.revert, python=args.python)
+    names = ", ".join(result.entries)
+    out.detail(f"interpreter: {result.executable}{f' ({result.interpreter})' if result.interpreter else ''}")
+    if not result.changed:
+        out.answer(
+            f"{result.venv} has no stub; nothing to revert" if args.revert else f"{result.venv} is already linkable"
+        )
+    elif args.revert:
+        out.answer(f"reverted {result.venv}: {names or 'pyvenv.cfg'} as before the conversion")
+    elif args.python:
+        out.answer(f"moved {result.venv} to {result.executable}: {names or 'pyvenv.cfg'} now run it")
+    elif names:
+        out.answer(f"converted {result.venv}: {names} now run {result.executable} through venvlink's stub")
+    else:
+        out.answer(f"converted {result.venv}: pyvenv.cfg names {result.executable} for the stub again")
+    if result.note:
+        out.note(result.note)
+    return EXIT_OK
