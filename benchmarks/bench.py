@@ -1,18 +1,22 @@
 """venvlink's benchmarks: start-up overhead, creation cost and scale, against the alternatives.
 
-    python benchmarks/bench.py [--all-pythons] [--runs N] [--json PATH] [--chart PATH]    (tox -e bench)
+    python benchmarks/bench.py [--all-pythons] [--runs N] [--stub PATH] [--json PATH] [--chart PATH]  (tox -e bench)
 
 Every figure comes from interleaved runs in this one invocation (each round runs every variant once, in a
-fresh random order), as a median with its 10th-90th percentile spread, and as a ratio against a plain venv's
-own python. Instruction counts (callgrind) and syscall counts (strace) are given for the stub alone: unlike
-wall time on a shared machine, they repeat exactly.
+fresh random order), as a median with its 10th-90th percentile spread, and as a ratio against a baseline timed in
+the same rounds: a plain venv's own python, and for the stub alone a static launcher that only execs. Absolute
+times hold for the machine named in the results only. The stub measured is the one users get: the Linux wheel's
+for this machine in dist/ (tox -e dist builds it with zig), else --stub, else the installed one; every venv of the
+run gets it. Instruction counts (callgrind) and syscall counts (strace) repeat exactly, unlike wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import platform
 import random
 import shutil
 import statistics
@@ -20,12 +24,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import virtualenv_linkable
-from virtualenv_linkable._stub import template as stub_path
+from virtualenv_linkable import _stub
 
 HERE = Path(__file__).parent
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")  # before HOME moves to a temporary one
@@ -40,6 +45,9 @@ while :; do
 done
 """
 TRUE_C = "int main(void) { return 0; }\n"
+# the floor for any launcher: exec the program named in argv[1], nothing else
+EXEC_C = "#include <unistd.h>\nint main(int c, char **v) { (void)c; execv(v[1], v + 1); return 127; }\n"
+STUB: bytes = b""  # the stub measured, chosen in main()
 MODES = {"-S -c pass": ["-S", "-c", "pass"], "-c pass": ["-c", "pass"], "-I -c pass": ["-I", "-c", "pass"]}
 
 
@@ -94,18 +102,52 @@ def find_pythons(everything: bool) -> list[Path]:
     return [next((p for p in found if p.name == current), found[-1])]
 
 
-def build_true(directory: Path) -> Path:
-    """The cheapest program to exec: a static binary that returns 0."""
-    (directory / "true.c").write_text(TRUE_C)
+def build_static(directory: Path, name: str, source: str) -> Path:
+    """A tiny static program (musl where there is musl-gcc, as the stub)."""
+    (directory / f"{name}.c").write_text(source)
     cc = shutil.which("musl-gcc") or "cc"
-    run([cc, "-O2", "-static", "-o", directory / "true", directory / "true.c"])
-    return directory / "true"
+    run([cc, "-O2", "-static", "-o", directory / name, directory / f"{name}.c"])
+    return directory / name
+
+
+def the_stub(given: Path | None) -> tuple[bytes, str]:
+    """The stub to measure and where it came from: ``given``, else the Linux wheel for this machine in dist/, else
+    the installed one."""
+    if given is not None:
+        return given.read_bytes(), str(given)
+    machine = platform.machine()
+    wheels = sorted((HERE.parent / "dist").glob(f"*linux*_{machine}.whl"), key=lambda p: p.stat().st_mtime)
+    if wheels:
+        with zipfile.ZipFile(wheels[-1]) as wheel:
+            return wheel.read("virtualenv_linkable/_stub/venvlink-stub"), f"{wheels[-1].name} (zig)"
+    return _stub.template().read_bytes(), f"{_stub.template()} (installed; build the wheel for the stub users get)"
+
+
+def use_stub(venv: Path) -> None:
+    """Put the measured stub in each stub entry of a linkable venv, recording its interpreter as venvlink does."""
+    for entry in (venv / "bin").iterdir():
+        if not entry.is_symlink() and _stub.is_stub(entry):
+            data = _stub.with_recorded(STUB, _stub.recorded(entry.read_bytes()))
+            temporary = entry.with_name(f".{entry.name}.bench")
+            temporary.write_bytes(data)
+            temporary.chmod(0o755)
+            os.replace(temporary, entry)
+
+
+def machine() -> str:
+    """The CPU, cores and kernel: absolute times hold for this machine only."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), cpu)
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
 def startup(python: Path, work: Path, runs: int) -> dict[str, Any]:
     plain, linkable = work / "plain", work / "linkable"
     virtualenv("--no-seed", "--creator", "builtin", "-p", python, plain)
     virtualenv("--no-seed", "--creator", "linkable", "-p", python, linkable)
+    use_stub(linkable)
     os.environ["XDG_STATE_HOME"] = str(work / "state")
     (work / "bin").mkdir()
     virtualenv_linkable.export(linkable, work / "bin" / "tool")
@@ -144,31 +186,38 @@ def startup(python: Path, work: Path, runs: int) -> dict[str, Any]:
 
 
 def stub_alone(work: Path, runs: int) -> dict[str, Any]:
-    """The stub in front of a static `true`: its own cost, the floor being one exec of a tiny static binary."""
-    true = build_true(work)
+    """The stub in front of a static ``true``, against the floor for any launcher: a static program that only
+    execs ``true``. Their ratio is the stub's cost on any machine; the differences in microseconds hold for this
+    one."""
+    true = build_static(work, "true", TRUE_C)
+    launcher = build_static(work, "exec", EXEC_C)
     venv = work / "stubvenv"
     (venv / "bin").mkdir(parents=True)
-    shutil.copy(stub_path(), venv / "bin" / "python")
+    (venv / "bin" / "python").write_bytes(STUB)
+    (venv / "bin" / "python").chmod(0o755)
     (venv / "pyvenv.cfg").write_text(f"home = {work}\nvenvlink-executable = {true}\n")
     (work / "stubtool").symlink_to(venv / "bin" / "python")
     variants = {
         "static true": lambda: spawn_time([str(true)]),
+        "exec-only launcher -> static true": lambda: spawn_time([str(launcher), str(true)]),
         "stub -> static true": lambda: spawn_time([str(venv / "bin" / "python")]),
         "symlink -> stub -> static true": lambda: spawn_time([str(work / "stubtool")]),
     }
-    timing = with_ratios(interleaved(variants, runs * 5), "static true")
-    floor = timing["static true"]["median_ms"]
+    timing = with_ratios(interleaved(variants, runs * 5), "exec-only launcher -> static true")
+    floor = timing["exec-only launcher -> static true"]["median_ms"]
     result: dict[str, Any] = {
         "timing": timing,
+        "stub_ratio": timing["stub -> static true"]["ratio"],
+        "stub_via_symlink_ratio": timing["symlink -> stub -> static true"]["ratio"],
         "stub_ms": timing["stub -> static true"]["median_ms"] - floor,
         "stub_via_symlink_ms": timing["symlink -> stub -> static true"]["median_ms"] - floor,
-        "stub_bytes": stub_path().stat().st_size,
+        "stub_bytes": len(STUB),
     }
     valgrind, strace = shutil.which("valgrind"), shutil.which("strace")
     if valgrind:
         # callgrind writes nothing when the process execs: it dumps before execv, a symbol the packaged (stripped)
         # stub does not have; this build is the same source and flags, unstripped
-        unstripped = venv / "bin" / "python-unstripped"
+        unstripped = venv / "bin" / "python-unstripped"  # the local compiler's, not zig's: counts differ a little
         cc = ["musl-gcc", "-static"] if shutil.which("musl-gcc") else ["cc"]
         source = HERE.parent / "src" / "virtualenv_linkable" / "_stub" / "stub.c"
         run(
@@ -327,9 +376,18 @@ def main() -> int:
     parser.add_argument("--chart", type=Path, default=HERE.parent / "docs" / "_static" / "benchmark.svg")
     parser.add_argument("--skip", action="append", default=[], choices=["startup", "creation", "scale"])
     parser.add_argument("--creation-runs", type=int, default=30, help="rounds of venv creation (default 30)")
+    parser.add_argument("--stub", type=Path, help="the stub to measure (default: dist/'s wheel's, else the installed)")
     args = parser.parse_args()
 
-    results: dict[str, Any] = {"cores": os.cpu_count(), "runner": sys.version.split()[0], "startup": {}}
+    global STUB  # one stub for the whole run
+    STUB, origin = the_stub(args.stub)
+    print(f"bench: stub {origin}, {len(STUB)} bytes; machine: {machine()}")
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "stub_origin": origin,
+        "runner": sys.version.split()[0],
+        "startup": {},
+    }
     with tempfile.TemporaryDirectory(prefix="venvlink-bench-") as temporary:
         work = Path(temporary)
         os.environ["HOME"] = str(work / "home")  # virtualenv's app data and the registry stay in here
@@ -356,11 +414,13 @@ def main() -> int:
 
 def report(results: dict[str, Any]) -> None:
     stub = results["stub"]
+    floor = stub["timing"]["exec-only launcher -> static true"]["median_ms"]
     print(
-        f"\nstub: {stub['stub_bytes']} bytes, {stub['stub_ms'] * 1e3:.0f} us over one exec of a static program "
-        f"(via a symlink: {stub['stub_via_symlink_ms'] * 1e3:.0f} us); floor (static true alone): "
-        f"{stub['timing']['static true']['median_ms'] * 1e3:.0f} us; "
-        f"{stub.get('instructions', '?')} instructions, {stub.get('syscalls', '?')} syscalls before exec"
+        f"\nmachine: {results['machine']}\nstub: {results['stub_origin']}, {stub['stub_bytes']} bytes: "
+        f"{stub['stub_ratio']:.2f}x an exec-only launcher's time in front of a static true "
+        f"(via a symlink: {stub['stub_via_symlink_ratio']:.2f}x); here {stub['stub_ms'] * 1e3:.0f} us over "
+        f"{floor * 1e3:.0f} us; {stub.get('instructions', '?')} instructions, "
+        f"{stub.get('syscalls', '?')} syscalls before exec"
     )
     for python, modes in results["startup"].items():
         for mode, variants in modes.items():

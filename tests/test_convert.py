@@ -252,7 +252,7 @@ def test_convert_refuses_a_pyvenv_cfg_every_user_can_write(current: Interpreter,
     and the venv keeps running as it did."""
     venv = new_venv("stdlib", current, tmp_path / "venv")
     (venv / "pyvenv.cfg").chmod(0o666)
-    refused(venv, f"{venv / 'pyvenv.cfg'} can be written by every user (mode 666)", "chmod o-w")
+    refused(venv, f"every user can write {venv / 'pyvenv.cfg'}", "chmod o-w")
     assert sys_info(venv / "bin" / "python")["prefix"] == str(venv)
 
 

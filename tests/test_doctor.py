@@ -53,7 +53,7 @@ def test_doctor(current: Interpreter, tmp_path: Path) -> None:
         f"fix: venvlink convert {venvs['b']} (venvlink doctor --fix does it)"
     )
     assert lines[2].startswith(f"{tmp_path / 'tool-c'}: venv missing; ")
-    assert lines[2].endswith(f"; fix: venvlink remove --forget {venvs['c']}")
+    assert lines[2].endswith(f"; fix: venvlink remove {tmp_path / 'tool-c'}")
     report = json.loads(venvlink("doctor", "--json")[1])
     assert report["schema"] == 2
     exports = {e["dest"]: e for e in report["exports"]}

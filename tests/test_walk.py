@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +256,27 @@ def test_a_41st_link_is_a_loop_as_for_the_kernel(tmp_path: Path, printer: Path, 
     assert f"more than 40 symlinks from {tmp_path}/l-1 -> " in forty_one
     with pytest.raises(OSError, match="Too many levels of symbolic links"):
         subprocess.run([tmp_path / "l-1"], check=False)
+
+
+@pytest.mark.parametrize(
+    "name", ["a pyvenv.cfg that is a FIFO is not waited for", "an interpreter that is a FIFO is not waited for"]
+)
+def test_explaining_opens_no_fifo_or_device(name: str, tmp_path: Path, printer: Path, stub: Path) -> None:
+    """Asked about a path (perhaps another user's, as root), the stub opens nothing but regular files: a FIFO's
+    writer, blocked until a reader opens it, stays blocked (a device's open, such as a watchdog's, would act)."""
+    case = next(c for c in CASES if c["name"] == name)
+    root = tmp_path.resolve() / "case"
+    build_layout(root, case, printer, stub)
+    fifo = next(root / path for path, spec in case["layout"].items() if spec == "fifo")
+    writer = threading.Thread(target=lambda: os.close(os.open(fifo, os.O_WRONLY)), daemon=True)
+    writer.start()
+    runner = [GIVEN_RUNNER] if str(stub) == GIVEN_STUB and GIVEN_RUNNER else []
+    subprocess.run([*runner, stub, _stub.EXPLAIN_PATHS, root / case["run"]], capture_output=True, check=False)
+    writer.join(timeout=0.5)
+    opened = not writer.is_alive()
+    os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # lets the writer go
+    writer.join()
+    assert not opened, f"explaining {case['run']} opened {fifo}"
 
 
 def test_debug_traces_every_hop(tmp_path: Path, printer: Path) -> None:

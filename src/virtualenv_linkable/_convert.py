@@ -17,7 +17,8 @@ from . import __version__, _pyvenv_cfg, _stub
 from ._atomic import Directory, Steps
 from ._interpreter import VERSIONED_NAME, candidates, describe_kind, probe
 from ._paths import absolute
-from ._registry import _user, forget, remember
+from ._registry import forget, remember
+from ._trust import others_can_change, user
 from ._venv import EXECUTABLE_KEY, KEYS, MARKER_KEY, RESTORE_KEY, Venv, pyvenv_cfg_of
 from .exceptions import VenvlinkError
 
@@ -172,10 +173,19 @@ def hold(venv: Path, steps: Steps) -> Directory:
     venv_dir = steps.hold(Directory.open(venv))
     owner = os.fstat(venv_dir.fd).st_uid
     if owner != os.geteuid():
-        who = _user(owner)
+        who = user(owner)
         msg = (
-            f"refusing to change {venv}: it belongs to {who}, not to you ({_user(os.geteuid())}), and changing a "
+            f"refusing to change {venv}: it belongs to {who}, not to you ({user(os.geteuid())}), and changing a "
             f"venv runs its interpreter and writes into it as you; run venvlink as {who}"
+        )
+        raise VenvlinkError(msg)
+    # the path, not only the directory held: whoever can put another directory at it could choose what runs
+    doubt = others_can_change(venv / "pyvenv.cfg")
+    if doubt:
+        msg = (
+            f"refusing to change {venv}: {doubt}, so another user could have changed what it runs, and changing it "
+            "runs it; check it, and keep it where only you and root can write (chmod o-w, or g-w for a group you "
+            "are not in); nothing was changed"
         )
         raise VenvlinkError(msg)
     return venv_dir
@@ -191,7 +201,6 @@ def convert_in(state: Venv, steps: Steps, venv_dir: Directory, *, python: Path |
         raise VenvlinkError(_gone(state, interpreter))
     if _up_to_date(state, interpreter):
         return Conversion(state.venv, interpreter, [], rewrote_cfg=False)
-    _refuse_world_writable(state)
     found = probe(interpreter, venv=state.venv, keep=(venv_dir.fd,), shown=state.shown(interpreter))
     return make_linkable(state, interpreter, steps, venv_dir, found.describe)
 
@@ -213,22 +222,9 @@ def _gone(state: Venv, interpreter: Path) -> str:
     )
 
 
-def _refuse_world_writable(state: Venv) -> None:
-    for what, found in (("", state.root), ("/pyvenv.cfg", state.root / "pyvenv.cfg")):
-        mode = found.stat().st_mode
-        if mode & stat.S_IWOTH:
-            msg = (
-                f"{state.venv}{what} can be written by every user (mode {mode & 0o777:o}), so anyone may have changed "
-                f"what it runs, and the stub would refuse it; check it, then run: chmod o-w {state.venv}{what}; "
-                "nothing was changed"
-            )
-            raise VenvlinkError(msg)
-
-
 def _move(state: Venv, python: Path, steps: Steps, venv_dir: Directory) -> Conversion:
     """The venv, linkable, on ``python``: an interpreter of the kind its site-packages suit. pyvenv.cfg's
     ``home`` and version keys follow, and what ``--revert`` would put back links to ``python`` instead."""
-    _refuse_world_writable(state)
     found = probe(python, venv=state.venv)
     kind = state.made_for()
     if kind is None:

@@ -60,22 +60,22 @@ def _read(venv: str) -> Venv | str:
         return str(error)
 
 
-def _venv_problems(venv: str, name: str, state: Venv | str, *, exported: bool) -> list[Problem]:
-    """What can be seen wrong with a venv without running anything (``name``: the entry links lead to); the first
-    of :func:`_venv_checks` that finds something."""
-    return next(([problem] for problem in _venv_checks(venv, name, state, exported=exported)), [])
+def _venv_problems(venv: str, name: str, state: Venv | str, *, dest: str | None) -> list[Problem]:
+    """What can be seen wrong with a venv without running anything (``name``: the entry links lead to; ``dest``:
+    the export's link, None for a converted venv); the first of :func:`_venv_checks` that finds something."""
+    return next(([problem] for problem in _venv_checks(venv, name, state, dest=dest)), [])
 
 
-def _venv_checks(venv: str, name: str, state: Venv | str, *, exported: bool) -> Iterator[Problem]:
+def _venv_checks(venv: str, name: str, state: Venv | str, *, dest: str | None) -> Iterator[Problem]:
     convert_it = ["venvlink", "convert", venv]
+    exported = dest is not None
     if isinstance(state, str):
-        forget = ["venvlink", "remove", "--forget", venv]
         if os.path.lexists(venv):
             yield Problem("not a venv", state)
-        elif exported:
-            yield Problem("venv missing", f"{venv} is gone", forget)
+        elif dest is not None:  # the link venvlink made leads nowhere now: remove it, and forget it
+            yield Problem("venv missing", f"{venv} is gone", ["venvlink", "remove", dest])
         else:
-            yield Problem("gone", f"{venv} is gone", forget, automatic=True)
+            yield Problem("gone", f"{venv} is gone", ["venvlink", "remove", "--forget", venv], automatic=True)
         return
     entry = state.venv / "bin" / name
     if state.root / "bin" / name not in state.stubs:
@@ -106,7 +106,7 @@ def _export_problems(export: Export, state: Venv | str) -> list[Problem]:
     if now != export.target:
         detail = f"{dest} is not the link venvlink made; to restore it: venvlink export --force {venv} {dest}"
         return [Problem("link changed", detail, ["venvlink", "remove", "--forget", dest])]
-    return _venv_problems(venv, export.name, state, exported=True)
+    return _venv_problems(venv, export.name, state, dest=dest)
 
 
 def status(registry: Registry | None = None) -> list[Health]:
@@ -119,7 +119,7 @@ def status(registry: Registry | None = None) -> list[Health]:
         Health(key, export=e, problems=_export_problems(e, states[e.venv])) for key, e in records.exports.items()
     ]
     healths += [
-        Health(venv, converted=c, problems=_venv_problems(venv, "python", states[venv], exported=False))
+        Health(venv, converted=c, problems=_venv_problems(venv, "python", states[venv], dest=None))
         for venv, c in records.venvs.items()
         if venv not in exported
     ]

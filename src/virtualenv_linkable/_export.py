@@ -14,6 +14,7 @@ from ._atomic import Directory, Steps, cannot_write, temporary_name
 from ._convert import convert_in, hold
 from ._paths import absolute, bin_home, destination, on_path, same_directory
 from ._registry import Export, Records, Registry
+from ._trust import others_can_change
 from ._venv import Venv
 from .exceptions import VenvlinkError
 
@@ -53,6 +54,10 @@ class ExportResult:
 def prefix_of(python: Path, shown: Path | None = None) -> str:
     """The ``sys.prefix`` ``python`` runs with, or an error with what it printed (naming it ``shown``)."""
     shown = shown or python
+    doubt = others_can_change(python)
+    if doubt:
+        msg = f"venvlink does not run {shown}: {doubt}"
+        raise VenvlinkError(msg)
     try:
         result = subprocess.run([str(python), "-I", "-c", _PREFIX], capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -135,7 +140,7 @@ def _verify(where: Directory, record: Export, venv: Path, entry: Path) -> None:
             f"nothing was changed (see: venvlink which {entry})"
         )
         raise VenvlinkError(msg)
-    if os.stat(venv).st_uid != os.geteuid():
+    if os.stat(venv).st_uid != os.geteuid() or others_can_change(entry):
         return  # another user's venv: what it runs is theirs to choose, and is run when you run the link, not now
     started = prefix_of(Path(os.path.realpath(entry)), shown=entry)
     if not same_directory(started, venv):

@@ -11,6 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._trust import open_regular, others_can_change
 from .exceptions import VenvlinkError
 
 _PROBE = (
@@ -35,7 +36,7 @@ def is_python(path: Path) -> bool:
     """Whether the file at ``path`` is a Python interpreter, asked of the file itself (read, never run): an
     executable that carries CPython's or PyPy's entry point, or a #! script that names one."""
     try:
-        with path.open("rb") as stream:
+        with os.fdopen(open_regular(path), "rb") as stream:
             head = stream.read(4096)
             if head.startswith(b"#!"):
                 return b"python" in head or b"pypy" in head
@@ -116,17 +117,19 @@ def probe(path: Path, *, venv: Path, keep: tuple[int, ...] = (), shown: Path | N
 
 
 def _search_directories() -> list[str]:
-    """Where interpreters are installed: ``PATH``, pyenv's versions, uv's managed Pythons."""
+    """Where interpreters are installed: ``PATH`` (what you run by name anyway), then pyenv's versions and uv's
+    managed Pythons, where only you and root can change them: under ``sudo -E`` those paths come from another
+    user's environment, and their programs are not run as root."""
     # pyenv's shims are scripts that pick a version at each start: not an interpreter a venv can rest on
     found = [
         entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry and os.path.basename(entry) != "shims"
     ]
     pyenv = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    found += sorted(glob.glob(os.path.join(glob.escape(pyenv), "versions", "*", "bin")), reverse=True)
+    installed = sorted(glob.glob(os.path.join(glob.escape(pyenv), "versions", "*", "bin")), reverse=True)
     data = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
     uv = os.environ.get("UV_PYTHON_INSTALL_DIR") or os.path.join(data, "uv", "python")
-    found += sorted(glob.glob(os.path.join(glob.escape(uv), "*", "bin")), reverse=True)
-    return found
+    installed += sorted(glob.glob(os.path.join(glob.escape(uv), "*", "bin")), reverse=True)
+    return found + [directory for directory in installed if not others_can_change(directory)]
 
 
 def candidates(kind: tuple[str, str, bool], *, most: int = 1) -> list[Path]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
-import stat
 from pathlib import Path
 
+from ._trust import open_regular
 from .exceptions import VenvlinkError
 
 MAX_SIZE = 32767  # stub.c's MAX_CFG: CPython 3.11+ refuse a pyvenv.cfg of 32 KiB or more
@@ -34,15 +35,15 @@ def parse(data: bytes) -> dict[str, str]:
 def read_bytes(path: Path) -> bytes:
     """The bytes of ``path`` within the stub's limits (as CPython reads it), no NUL byte; never waits on a FIFO."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = open_regular(path)
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                msg = f"{path} is not a regular file; it is not a pyvenv.cfg"
-                raise VenvlinkError(msg)
             data = os.read(fd, MAX_SIZE + 1)
         finally:
             os.close(fd)
     except OSError as error:
+        if error.errno == errno.EINVAL:
+            msg = f"{path} is not a regular file; it is not a pyvenv.cfg"
+            raise VenvlinkError(msg) from None
         msg = f"cannot read {path}: {error.strerror}"
         raise VenvlinkError(msg) from None
     if len(data) > MAX_SIZE:

@@ -19,6 +19,7 @@ from filelock import FileLock, Timeout
 
 from . import TYPE_CHECKING
 from ._atomic import Directory
+from ._trust import user
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
@@ -80,16 +81,6 @@ def _parsed(kind: type[Export] | type[Converted], key: str, raw: object) -> Expo
     if raw[names[0]] != key or not os.path.isabs(key) or not os.path.isabs(raw["venv"]):
         return f"has a {names[0]} or venv that is not an absolute path, or a {names[0]} other than its key"
     return kind(**raw)
-
-
-def _user(uid: int) -> str:
-    """``alice (uid 1000)``, or ``uid 1000`` for a uid without a name."""
-    import pwd  # noqa: PLC0415
-
-    try:
-        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
-    except KeyError:
-        return f"uid {uid}"
 
 
 def default_path() -> Path:
@@ -159,7 +150,7 @@ class Registry:
         return directory
 
     def _foreign(self, path: Path, uid: int) -> VenvlinkError:
-        owner, me = _user(uid), _user(os.geteuid())
+        owner, me = user(uid), user(os.geteuid())
         return VenvlinkError(
             f"refusing the registry {self.path}: {path} belongs to {owner}, not to you ({me}), and venvlink runs "
             f"the programs a registry names; run venvlink as {owner}, or set XDG_STATE_HOME to a directory of your "

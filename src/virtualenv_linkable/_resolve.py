@@ -89,9 +89,9 @@ def resolve(path: str | os.PathLike[str], *, search_path: str | None = None) -> 
     """
     start = located(os.fspath(path), search_path)
     real = Path(os.path.realpath(start))
-    data = _stub.read_stub(real)
+    stub = _stub.facts(real)
     explained = _stub.explain([str(start)])[0]
-    if data is not None:
+    if stub is not None:
         return Resolution(
             path=str(start),
             via_stub=True,
@@ -102,9 +102,9 @@ def resolve(path: str | os.PathLike[str], *, search_path: str | None = None) -> 
             argv0=explained.argv0,
             prefix=Path(explained.prefix) if explained.prefix else None,
             error=explained.error,
-            stale=not _stub.is_current(data),
+            stale=not stub.current,
             found=explained.found,
-            stub_version=_stub.version(data),
+            stub_version=stub.version,
         )
     if not is_python(real):
         msg = f"{start} runs {real}, which is not a Python interpreter"

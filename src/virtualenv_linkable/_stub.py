@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import functools
 import os
-import stat
 import struct
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import _macho
+from . import TYPE_CHECKING, _macho
+from ._trust import open_regular
 from .exceptions import VenvlinkError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _TEMPLATE = Path(__file__).parent / "_stub" / "venvlink-stub"
 IDENTITY = b"venvlink resolving stub"  # stub.c's IDENTITY, within its first 4 KiB since 0.2 (ELF)
@@ -46,34 +50,63 @@ def _template_bytes() -> bytes:
     return template().read_bytes()
 
 
-_read: dict[tuple[int, int, int, int], bytes | None] = {}
-
-
-def read_stub(path: Path) -> bytes | None:
-    """The bytes of ``path`` (links followed) if it is a venvlink stub of any version, else None. Never reads more
-    than a stub's size limit, nor waits on a FIFO; a file unchanged since it was last read is not read again
-    (doctor reads thousands)."""
+@contextmanager
+def _opened(path: Path) -> Iterator[tuple[int, os.stat_result] | None]:
+    """The file at ``path`` (links followed) open, with its status; None if it is not a regular file of a stub's
+    size (nothing else is opened: a FIFO would block)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = open_regular(path)
     except OSError:
-        return None
+        yield None
+        return
     try:
         found = os.fstat(fd)
-        if not stat.S_ISREG(found.st_mode) or found.st_size > _MAX_STUB_SIZE:
-            return None
-        key = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
-        if key not in _read:
-            data = os.read(fd, 4)  # a stub is an executable: a script beside it (activate) is not read on
-            if data in (b"\x7fELF", _macho.MAGIC):
-                data += os.read(fd, _MAX_STUB_SIZE + 1)
-            _read[key] = data if IDENTITY in data else None  # 0.1 stubs carry it past the first 4 KiB
-        return _read[key]
+        yield None if found.st_size > _MAX_STUB_SIZE else (fd, found)
     finally:
         os.close(fd)
 
 
+def _stub_bytes(fd: int) -> bytes | None:
+    data = os.read(fd, 4)  # a stub is an executable: a script beside it (activate) is not read on
+    if data in (b"\x7fELF", _macho.MAGIC):
+        data += os.read(fd, _MAX_STUB_SIZE + 1)
+    return data if IDENTITY in data else None  # 0.1 stubs carry it past the first 4 KiB
+
+
+def read_stub(path: Path) -> bytes | None:
+    """The bytes of ``path`` (links followed) if it is a venvlink stub of any version, else None."""
+    with _opened(path) as opened:
+        return _stub_bytes(opened[0]) if opened else None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What venvlink asks of a stub file: kept for thousands of files (doctor), where their bytes are not."""
+
+    version: str
+    recorded: str
+    current: bool
+
+
+_known: dict[tuple[int, int, int, int], Facts | None] = {}
+
+
+def facts(path: Path) -> Facts | None:
+    """The :class:`Facts` of the stub at ``path``; None if it is not a stub. A file unchanged since it was last
+    read (same inode, size and modification time) is not read again."""
+    with _opened(path) as opened:
+        if opened is None:
+            return None
+        fd, found = opened
+        key = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+        if key not in _known:
+            data = _stub_bytes(fd)
+            _known[key] = None if data is None else Facts(version(data), recorded(data), is_current(data))
+        return _known[key]
+
+
 def is_stub(path: Path) -> bool:
-    return read_stub(path) is not None
+    return facts(path) is not None
 
 
 def _note(data: bytes) -> int | None:
@@ -98,7 +131,7 @@ def version(data: bytes) -> str:
     at = _note(data)
     if at is None:
         return "0.1"
-    return data[at + _VERSION_AT : at + _RECORDED_AT].split(b"\0")[0].decode("ascii", "replace")
+    return data[at + _VERSION_AT : at + _RECORDED_AT].partition(b"\0")[0].decode("ascii", "replace")
 
 
 def recorded(data: bytes) -> str:
@@ -107,7 +140,7 @@ def recorded(data: bytes) -> str:
     if at is None:
         return ""
     size = _recorded_size(data, at)
-    return os.fsdecode(data[at + _RECORDED_AT : at + _RECORDED_AT + size].split(b"\0")[0])
+    return os.fsdecode(data[at + _RECORDED_AT : at + _RECORDED_AT + size].partition(b"\0")[0])
 
 
 def with_recorded(data: bytes, interpreter: str) -> bytes:

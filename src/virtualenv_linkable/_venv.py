@@ -127,7 +127,7 @@ class Venv:
     @cached_property
     def stale(self) -> list[Path]:
         """The stubs that are not the installed stub (an older or newer venvlink made them)."""
-        return [entry for entry in self.stubs if not _stub.is_current(_stub.read_stub(entry) or b"")]
+        return [entry for entry in self.stubs if not ((facts := _stub.facts(entry)) and facts.current)]
 
     @property
     def interpreter(self) -> Path | None:

@@ -312,6 +312,44 @@ static off_t macho_note(const char *head, ssize_t n)
 }
 
 /*
+ * A descriptor to read the regular file name in dirfd (links followed); -1 and errno, or NOT_REGULAR. A start
+ * opens as exec will: what it runs is its own choice. In explain mode, whose caller may ask about another user's
+ * path as root and runs nothing, nothing but a regular file is ever opened: opening a device can act (a watchdog
+ * starts counting), and a FIFO's writer would see a reader. Linux checks the file through an O_PATH descriptor,
+ * which opens nothing, and reopens that very file; elsewhere (or without /proc) a check before the open and one
+ * after it leave a race only a device's open can lose.
+ */
+#define NOT_REGULAR (-2)
+static int open_regular(int dirfd, const char *name)
+{
+    struct stat before, after;
+    int fd;
+    if (!explain)
+        return openat(dirfd, name, O_RDONLY | O_NONBLOCK);
+#ifdef O_PATH
+    char proc[32];
+    int pathfd = openat(dirfd, name, O_PATH);
+    if (pathfd < 0)
+        return -1;
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", pathfd);
+    fd = fstat(pathfd, &before) != 0 ? -1 : S_ISREG(before.st_mode) ? open(proc, O_RDONLY) : NOT_REGULAR;
+    close(pathfd);
+    if (fd != -1 || errno != ENOENT)
+        return fd;
+#endif
+    if (fstatat(dirfd, name, &before, 0) != 0)
+        return -1;
+    if (!S_ISREG(before.st_mode))
+        return NOT_REGULAR;
+    fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK);
+    if (fd >= 0 && (fstat(fd, &after) != 0 || after.st_dev != before.st_dev || after.st_ino != before.st_ino)) {
+        close(fd);
+        return NOT_REGULAR;
+    }
+    return fd;
+}
+
+/*
  * The start of the file at path, up to size bytes; -1 if it cannot be read (missing: it does not exist). Of a
  * Mach-O stub, the bytes from its identity note on: where an ELF stub's first bytes hold it.
  */
@@ -319,8 +357,8 @@ static ssize_t read_head(const char *path, char *buf, size_t size, int *missing)
 {
     ssize_t n;
     off_t at;
-    int fd = open(path, O_RDONLY | O_NONBLOCK); /* a FIFO planted as the interpreter must not hang us */
-    *missing = fd < 0 && (errno == ENOENT || errno == ENOTDIR);
+    int fd = open_regular(AT_FDCWD, path); /* O_NONBLOCK: a FIFO planted as the interpreter must not hang us */
+    *missing = fd == -1 && (errno == ENOENT || errno == ENOTDIR);
     if (fd < 0)
         return -1;
     n = read(fd, buf, size);
@@ -628,6 +666,15 @@ static void parse_cfg(struct cfg *c, size_t total, const char *path)
         die(EXIT_NOT_FOUND, "no 'home' key in %s; recreate the venv", path);
 }
 
+/* Whether users other than a directory's owner can add to it: every user, or a group in a sticky directory (a
+ * drop directory, as /tmp is one for every user), where a member's pyvenv.cfg can sit beside your own files. */
+static const char *open_to(const struct stat *st)
+{
+    if (st->st_mode & S_IWOTH)
+        return "every user";
+    return (st->st_mode & (S_ISVTX | S_IWGRP)) == (S_ISVTX | S_IWGRP) ? "every member of its group" : NULL;
+}
+
 static int foreign(const struct stat *st)
 {
     return st->st_uid != 0 && st->st_uid != geteuid();
@@ -655,9 +702,10 @@ static const char *doubt(const struct stat *dir, const struct stat *entry, const
 /*
  * Open a pyvenv.cfg with the trust it gets; one line and exit 127 if it gets none.
  * Any pyvenv.cfg: no other user can have put it there or changed it since, so it
- * is not writable by every user, and neither is the hop's directory nor the one
- * above: CPython reads pyvenv.cfg beside argv[0] and one level up, and takes the
- * one above as sys.prefix, whose site-packages it imports (a .pth file there runs).
+ * is not writable by every user, and no other user can add to the hop's directory
+ * nor the one above: CPython reads pyvenv.cfg beside argv[0] and one level up, and
+ * takes the one above as sys.prefix, whose site-packages it imports (a .pth file
+ * there runs). Nor is it a file its directory's owner could not read.
  * One only this walk reads: it, its directory and the link to it belong to you or
  * root, and neither it nor its directory is writable by group or others. fstat
  * and openat in the directory checked: the file checked is the file read.
@@ -665,7 +713,7 @@ static const char *doubt(const struct stat *dir, const struct stat *entry, const
 static int open_cfg(const char *path, enum trust trust, const char *hop)
 {
     char dir[PATH_MAX], hop_dir[PATH_MAX], above_hop[PATH_MAX], why[64];
-    const char *other;
+    const char *other, *who;
     struct stat dir_st, entry_st, st, other_st;
     int fd, dirfd;
     dir_of(dir, path);
@@ -680,11 +728,11 @@ static int open_cfg(const char *path, enum trust trust, const char *hop)
         trust = dir_st.st_dev == above.st_dev && dir_st.st_ino == above.st_ino ? CPYTHON : LAST_AS_WRITTEN;
     if (trust != CPYTHON && fstatat(dirfd, "pyvenv.cfg", &entry_st, AT_SYMLINK_NOFOLLOW) != 0)
         die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
-    fd = openat(dirfd, "pyvenv.cfg", O_RDONLY | O_NONBLOCK);
-    if (fd < 0 || fstat(fd, &st) != 0)
+    fd = open_regular(dirfd, "pyvenv.cfg");
+    if (fd == -1 || (fd >= 0 && fstat(fd, &st) != 0))
         die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
     close(dirfd);
-    if (!S_ISREG(st.st_mode))
+    if (fd == NOT_REGULAR || !S_ISREG(st.st_mode))
         die(EXIT_NOT_FOUND, "%s is not a regular file; it is not a pyvenv.cfg", path);
     if (st.st_mode & S_IWOTH)
         die(EXIT_NOT_FOUND, "refusing %s: every user can write it, so anyone could choose the program it starts; "
@@ -695,10 +743,14 @@ static int open_cfg(const char *path, enum trust trust, const char *hop)
     if (trust == LAST_AS_WRITTEN && doubt(&dir_st, &entry_st, &st, why))
         die(EXIT_NOT_FOUND, "refusing %s: only venvlink's walk reads it, beside %s, the stub as a directory link "
             "names it, not where it lives, and %s; link straight to the venv's bin/python instead", path, hop, why);
-    if ((dir_st.st_mode & S_IWOTH) || (stat(other, &other_st) == 0 && (other_st.st_mode & S_IWOTH)))
-        die(EXIT_NOT_FOUND, "refusing %s: every user can write %s, where CPython looks for the venv (its pyvenv.cfg, "
+    if ((who = open_to(&dir_st)) || (stat(other, &other_st) == 0 && (who = open_to(&other_st))))
+        die(EXIT_NOT_FOUND, "refusing %s: %s can write %s, where CPython looks for the venv (its pyvenv.cfg, "
             "its site-packages), so anyone could put code there; a venv belongs in a directory only its owner can "
-            "write", path, dir_st.st_mode & S_IWOTH ? dir : other);
+            "write", path, who, open_to(&dir_st) ? dir : other);
+    /* a link (or hard link) to a file its maker cannot read: what it holds would show in a message to you */
+    if (!(st.st_mode & S_IROTH) && st.st_uid != dir_st.st_uid)
+        die(EXIT_NOT_FOUND, "refusing %s: only uid %ld can read it, and its directory belongs to uid %ld; the "
+            "venv's owner should give it a pyvenv.cfg of its own", path, (long)st.st_uid, (long)dir_st.st_uid);
     return fd;
 }
 

@@ -1,0 +1,130 @@
+"""Before venvlink runs a program or changes a venv, whether anyone but you could change what its path names; and
+reading only regular files, so that no path makes venvlink open a device or a FIFO.
+
+venvlink runs as whoever calls it, root included, on paths other users may have made: a venv in a directory a
+group can write, an interpreter found in an inherited ``$HOME``. A path is yours when every directory and link on
+the way to it (as the kernel follows them), and the file itself, belong to you or root, and none of those
+directories lets a user who is not you add or replace an entry: writable by every user or by a group you are not
+in, unless sticky (then only the entry taken must be yours or root's, as in ``/tmp``). A group you are in is
+trusted as you trust it when you run what its members put in its directories (a lab's shared venv).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import grp
+import os
+import pwd
+import stat
+from pathlib import Path
+
+from . import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+_MAX_LINKS = 40  # as the kernel follows them
+
+
+def user(uid: int) -> str:
+    """``alice (uid 1000)``, or ``uid 1000`` for a uid without a name."""
+    with contextlib.suppress(KeyError):
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    return f"uid {uid}"
+
+
+def _group(gid: int) -> str:
+    with contextlib.suppress(KeyError):
+        return f"group {grp.getgrgid(gid).gr_name}"
+    return f"group {gid}"
+
+
+def _owned(found: os.stat_result) -> bool:
+    return found.st_uid in (0, os.geteuid())
+
+
+def _who_else_writes(found: os.stat_result) -> str | None:
+    """Who, besides the owner, can write the file or directory: every user, or a group the caller is not in."""
+    if found.st_mode & stat.S_IWOTH:
+        return "every user"
+    if found.st_mode & stat.S_IWGRP and found.st_gid not in {os.getegid(), *os.getgroups()}:
+        return f"every member of {_group(found.st_gid)}"
+    return None
+
+
+def _steps(path: str | os.PathLike[str]) -> Iterator[tuple[Path, os.stat_result, Path, os.stat_result | None]]:
+    """Each entry the kernel takes on the way to ``path``, links followed: the directory, its status, the entry and
+    its own status (None: it does not exist, and the walk ends)."""
+    current, pending, links = Path("/"), list(Path(os.path.join(os.getcwd(), path)).parts[1:]), 0
+    found = os.lstat(current)
+    while pending:
+        name = pending.pop(0)
+        if name in ("", ".", ".."):
+            current = current.parent if name == ".." else current
+            found = os.lstat(current)
+            continue
+        entry = current / name
+        try:
+            inside: os.stat_result | None = os.lstat(entry)
+        except FileNotFoundError:
+            inside = None
+        yield current, found, entry, inside
+        if inside is None:
+            return
+        if stat.S_ISLNK(inside.st_mode):
+            links += 1
+            if links > _MAX_LINKS:
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), os.fspath(path))
+            target = os.readlink(entry)
+            pending[:0] = Path(target).parts[1:] if target.startswith("/") else Path(target).parts
+            current = Path("/") if target.startswith("/") else current
+            found = os.lstat(current)
+        else:
+            current, found = entry, inside
+
+
+def others_can_change(path: str | os.PathLike[str]) -> str | None:
+    """Why a user who is not you could change what ``path`` names, such as ``every member of group staff can write
+    /usr/local, where /usr/local/venv is``; None when nobody but you and root can (see the module's rule). A path
+    that does not exist is judged up to where it stops: nobody else can create what is missing."""
+    last: os.stat_result | None = None
+    try:
+        for directory, found, entry, inside in _steps(path):
+            writer = _who_else_writes(found)
+            if inside is None:
+                return f"{writer} can write {directory}, where {entry} would be" if writer else None
+            if writer and not (found.st_mode & stat.S_ISVTX and _owned(inside)):
+                return f"{writer} can write {directory}, where {entry} is"
+            if not stat.S_ISLNK(inside.st_mode) and not _owned(inside):
+                return f"{entry} belongs to {user(inside.st_uid)}"
+            last = inside if not stat.S_ISLNK(inside.st_mode) else last
+    except OSError as error:
+        return f"cannot check {path}: {error.strerror}"
+    writer = _who_else_writes(last) if last is not None else None
+    return f"{writer} can write {path}" if writer else None
+
+
+def open_regular(path: str | os.PathLike[str]) -> int:
+    """A descriptor to read the regular file at ``path`` (links followed); OSError for anything else, which is
+    never opened: opening a device can act (a watchdog starts counting), a FIFO blocks or wakes its writer. Linux
+    checks the file through an ``O_PATH`` descriptor, which opens nothing, then reopens that very file; elsewhere
+    a check before the open and one after leave a race only a device's open can lose."""
+    if hasattr(os, "O_PATH"):
+        handle = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        try:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+            with contextlib.suppress(FileNotFoundError):  # no /proc
+                return os.open(f"/proc/self/fd/{handle}", os.O_RDONLY | os.O_CLOEXEC)
+        finally:
+            os.close(handle)
+    before = os.stat(path)
+    if not stat.S_ISREG(before.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    after = os.fstat(fd)
+    if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not the file checked", os.fspath(path))
+    return fd

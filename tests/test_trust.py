@@ -1,0 +1,193 @@
+"""Paths another user could change (``_trust``): what venvlink refuses to run or change through them, and files
+opened only when they are regular. The attacks are those of docs/failures.rst's "Attacks tried", with uid 65534
+as the other user."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from helpers import Interpreter, run, venvlink
+from virtualenv_linkable import _trust
+
+NOBODY = 65534
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="giving files to another user needs root")
+
+
+def test_your_own_path_is_yours(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "link").symlink_to("a/b")
+    assert _trust.others_can_change(tmp_path / "a" / "b") is None
+    assert _trust.others_can_change(tmp_path / "link" / ".." / "b") is None
+    assert _trust.others_can_change(tmp_path / "missing" / "file") is None, "nobody else can create it"
+
+
+def test_a_directory_every_user_can_write(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    (shared / "venv").mkdir(parents=True)
+    shared.chmod(0o777)
+    assert _trust.others_can_change(shared / "venv") == f"every user can write {shared}, where {shared / 'venv'} is"
+    shared.chmod(0o1777)  # sticky, as /tmp: only an entry's owner (or the directory's) can replace it
+    assert _trust.others_can_change(shared / "venv") is None
+    assert (
+        _trust.others_can_change(shared / "missing")
+        == f"every user can write {shared}, where {shared / 'missing'} would be"
+    )
+    (shared / "venv").chmod(0o777)
+    assert _trust.others_can_change(shared / "venv") == f"every user can write {shared / 'venv'}"
+
+
+def test_more_links_than_the_kernel_follows(tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to("loop")
+    reason = _trust.others_can_change(tmp_path / "loop")
+    assert reason == f"cannot check {tmp_path / 'loop'}: Too many levels of symbolic links"
+
+
+@needs_root
+def test_another_users_directory_a_group_you_are_not_in_and_a_sticky_directory(tmp_path: Path) -> None:
+    theirs = tmp_path / "theirs"
+    (theirs / "venv").mkdir(parents=True)
+    os.chown(theirs, NOBODY, -1)
+    assert _trust.others_can_change(theirs / "venv") == f"{theirs} belongs to {_trust.user(NOBODY)}"
+    team = tmp_path / "team"
+    (team / "venv").mkdir(parents=True)
+    os.chown(team, 0, NOBODY)
+    team.chmod(0o2775)
+    assert str(_trust.others_can_change(team / "venv")).startswith("every member of group ")
+    os.chown(team, 0, os.getegid())
+    assert _trust.others_can_change(team / "venv") is None, "a group you are in is trusted as you trust its members"
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    drop.chmod(0o1777)
+    (drop / "planted").symlink_to(team)
+    os.lchown(drop / "planted", NOBODY, -1)
+    assert (
+        _trust.others_can_change(drop / "planted" / "venv")
+        == f"every user can write {drop}, where {drop / 'planted'} is"
+    )
+
+
+def test_open_regular_opens_no_fifo(tmp_path: Path) -> None:
+    """A FIFO's writer stays blocked: it was never opened (a device's open, such as a watchdog's, would act)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: os.close(os.open(fifo, os.O_WRONLY)), daemon=True)
+    writer.start()
+    with pytest.raises(OSError, match="not a regular file"):
+        _trust.open_regular(fifo)
+    writer.join(timeout=0.5)
+    opened = not writer.is_alive()
+    os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # lets the writer go
+    writer.join()
+    assert not opened
+    (tmp_path / "file").write_bytes(b"contents")
+    (tmp_path / "link").symlink_to("file")
+    fd = _trust.open_regular(tmp_path / "link")
+    assert os.read(fd, 100) == b"contents"
+    os.close(fd)
+
+
+def _attackers_program(tmp_path: Path, python: Interpreter) -> tuple[Path, Path]:
+    """A program of the other user's that leaves a mark when it runs, then runs as ``python`` would."""
+    mark = tmp_path / "ran"
+    program = tmp_path / "theirs" / "python"
+    program.parent.mkdir()
+    program.write_text(f'#!/bin/bash\necho "ran as uid $(id -u)" >> {mark}\nexec -a "$0" {python.path} "$@"\n')
+    program.chmod(0o755)
+    for path in (program, program.parent):
+        os.chown(path, NOBODY, NOBODY)
+    return program, mark
+
+
+@needs_root
+@pytest.mark.parametrize("command", ["convert", "doctor --fix", "export"])
+def test_a_venv_whose_path_a_group_can_point_elsewhere_is_refused(
+    command: str, current: Interpreter, tmp_path: Path
+) -> None:
+    """Root's venv in a directory a group root is not in can write (``/srv/team``, 2775): a member renames it
+    away, puts in its place a link to the directory itself, and a ``bin/python`` of their own there. venvlink
+    0.3.0 ran it as root from convert, doctor --fix and export."""
+    team = tmp_path / "team"
+    team.mkdir()
+    venv = team / "app"
+    run([current.path, "-m", "venv", "--without-pip", venv])
+    assert venvlink("convert", venv)[0] == 0  # remembered, for doctor
+    os.chown(team, 0, NOBODY)
+    team.chmod(0o2775)
+    program, mark = _attackers_program(tmp_path, current)
+    venv.rename(team / "app.old")
+    venv.symlink_to(team)
+    (team / "bin").mkdir()
+    (team / "bin" / "python").symlink_to(program)
+    (team / "pyvenv.cfg").write_text(
+        f"home = {program.parent}\nversion_info = {current.version[0]}.{current.version[1]}.0\n"
+    )
+    for planted in (venv, team / "bin", team / "bin" / "python", team / "pyvenv.cfg"):
+        os.lchown(planted, NOBODY, NOBODY)
+    arguments = {
+        "convert": ["convert", venv],
+        "doctor --fix": ["doctor", "--fix"],
+        "export": ["export", venv, tmp_path / "tool"],
+    }
+    code, out, err = venvlink(*arguments[command])
+    assert not mark.exists(), mark.read_text()
+    assert code == 1
+    assert f"can write {team}, where {venv} is" in out + err
+
+
+@needs_root
+def test_export_runs_nothing_through_a_path_another_user_can_change(current: Interpreter, tmp_path: Path) -> None:
+    """``export THEIRS/v``, v a link another user can flip between your venv and theirs (renameat2 won that race
+    on try 18 against venvlink 0.3.0, which ran the venv's python when the venv, looked up by path, was yours):
+    nothing is run through a path someone else can change. A ``.pth`` file marks any run of the venv."""
+    venv = tmp_path / "venv"
+    run([current.path, "-m", "venv", "--without-pip", venv])
+    assert venvlink("convert", venv)[0] == 0
+    mark = tmp_path / "ran"
+    for site_packages in venv.glob("lib/*/site-packages"):
+        (site_packages / "mark.pth").write_text(f"import pathlib; pathlib.Path({str(mark)!r}).touch()\n")
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "v").symlink_to(venv)  # as it stands when the race is won
+    os.lchown(theirs, NOBODY, NOBODY)
+    code, _, err = venvlink("export", theirs / "v", tmp_path / "tool")
+    assert code == 0, err
+    assert not mark.exists()
+    run([tmp_path / "tool", "-c", "pass"])
+    assert mark.exists(), "the mark works"
+
+
+@needs_root
+def test_interpreters_in_another_users_home_are_not_run(current: Interpreter, tmp_path: Path) -> None:
+    """``sudo -E venvlink doctor``: HOME is another user's, whose ``~/.pyenv`` holds a ``python3.X``. To name a
+    candidate for a venv whose Python is gone, venvlink 0.3.0 ran it as root."""
+    program, mark = _attackers_program(tmp_path, current)
+    xy = f"{current.version[0]}.{current.version[1]}"
+    home = program.parent
+    versions = home / ".pyenv" / "versions" / f"{xy}.99" / "bin"
+    versions.mkdir(parents=True)
+    (versions / f"python{xy}").symlink_to(program)
+    for path in [home / ".pyenv", *home.joinpath(".pyenv").rglob("*")]:
+        os.lchown(path, NOBODY, NOBODY)
+    venv = tmp_path / "venv"
+    run([current.path, "-m", "venv", "--without-pip", venv])
+    gone = Path("/nonexistent/bin")  # the venv's Python, removed
+    cfg = (venv / "pyvenv.cfg").read_text()
+    (venv / "pyvenv.cfg").write_text(cfg.replace(str(Path(current.path).parent), str(gone)))
+    for entry in (venv / "bin").iterdir():
+        if entry.is_symlink():
+            target = os.readlink(entry)
+            entry.unlink()
+            entry.symlink_to(gone / Path(target).name if target.startswith("/") else target)
+    env = {**os.environ, "HOME": str(home), "PATH": str(tmp_path / "nothing")}  # no python of root's found first
+    env.pop("PYENV_ROOT", None)
+    code, _, err = venvlink("convert", venv, env=env)
+    assert code == 1
+    assert not mark.exists(), mark.read_text()
+    assert str(versions) not in err
+    for path in [home, home / ".pyenv", *home.joinpath(".pyenv").rglob("*")]:
+        os.lchown(path, 0, 0)
+    assert f"(found: {versions / f'python{xy}'})" in venvlink("convert", venv, env=env)[2], "root's own is searched"
