@@ -143,6 +143,18 @@ def make_venv(
     return dest
 
 
+def make_stale(venv: Path) -> None:
+    """The venv's stubs as another venvlink version made them."""
+    from virtualenv_linkable import _stub  # noqa: PLC0415
+
+    for entry in (venv / "bin").iterdir():
+        if _stub.is_stub(entry):
+            old = bytearray(entry.read_bytes())
+            at = old.find(_stub.IDENTITY)
+            old[at + 32 : at + 64] = b"0.1.9".ljust(32, b"\0")
+            entry.write_bytes(bytes(old))
+
+
 def snapshot(venv: Path) -> dict[str, tuple[str, ...]]:
     """Everything in the venv that convert may touch: each entry's kind, link text or content and mode."""
     found: dict[str, tuple[str, ...]] = {}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, make_venv, run, venvlink
+from helpers import Interpreter, make_stale, make_venv, run, venvlink
 from virtualenv_linkable import _stub
 from virtualenv_linkable.__main__ import main
 
@@ -17,16 +17,6 @@ from virtualenv_linkable.__main__ import main
 @pytest.fixture(autouse=True)
 def _own_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-
-
-def make_stale(venv: Path) -> None:
-    """The venv's stubs as another venvlink version made them."""
-    for entry in (venv / "bin").iterdir():
-        if _stub.is_stub(entry):
-            old = bytearray(entry.read_bytes())
-            at = old.find(_stub.IDENTITY)
-            old[at + 32 : at + 64] = b"0.1.9".ljust(32, b"\0")
-            entry.write_bytes(bytes(old))
 
 
 def test_doctor(current: Interpreter, tmp_path: Path) -> None:
