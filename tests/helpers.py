@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 # before the suite moves HOME into a temporary directory (conftest.py)
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
 NOBODY = 65534
@@ -266,3 +268,14 @@ def _superblob(signed: bytes, signature: str) -> bytes:
         index += struct.pack(">II", slot, 12 + 8 * len(blobs) + len(body))
         body += blob
     return struct.pack(">III", 0xFADE0CC0, 12 + len(index) + len(body), len(blobs)) + index + body
+
+
+STUB_SOURCE = Path(__file__).parent.parent / "src" / "virtualenv_linkable" / "_stub" / "stub.c"
+
+
+def compiler() -> str:
+    """The C compiler for test programs and test builds of the stub; the test is skipped without one."""
+    cc = shutil.which(os.environ.get("CC", "cc"))
+    if cc is None:
+        pytest.skip("no C compiler (cc) to build a test program")
+    return cc

@@ -16,11 +16,10 @@ from typing import Any
 
 import pytest
 
-from helpers import ARM64, macho, macho_note
+from helpers import ARM64, STUB_SOURCE, compiler, macho, macho_note
 from virtualenv_linkable import _macho, _stub, resolve
 from virtualenv_linkable.exceptions import VenvlinkError
 
-STUB_SOURCE = Path(__file__).parent.parent / "src" / "virtualenv_linkable" / "_stub" / "stub.c"
 SANITIZE = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
 
 CASES: list[dict[str, Any]] = json.loads((Path(__file__).parent / "walk_cases.json").read_text())["cases"]
@@ -37,13 +36,6 @@ int main(int argc, char **argv) {
     return 0;
 }
 """
-
-
-def compiler() -> str:
-    cc = shutil.which(os.environ.get("CC", "cc"))
-    if cc is None:
-        pytest.skip("no C compiler (cc) to build a test program")
-    return cc
 
 
 # Another build of the stub to run the table against, and what runs it: the release's aarch64 build under
