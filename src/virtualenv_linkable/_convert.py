@@ -11,9 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import Any
 
-from . import __version__, _pyvenv_cfg, _stub
+from . import TYPE_CHECKING, __version__, _pyvenv_cfg, _stub
 from ._atomic import Directory, Steps
 from ._interpreter import VERSIONED_NAME, candidates, describe_kind, probe
 from ._paths import absolute
@@ -21,6 +20,9 @@ from ._registry import forget, remember
 from ._trust import others_can_change, user
 from ._venv import EXECUTABLE_KEY, KEYS, MARKER_KEY, RESTORE_KEY, Venv, pyvenv_cfg_of
 from .exceptions import VenvlinkError
+
+if TYPE_CHECKING:
+    from typing import Any
 
 _NAME = re.compile(r"(?!\.\.?$)[^/\0]+")  # one name in a directory, not a path
 
