@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
 import importlib.metadata
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -18,9 +22,12 @@ try:
 except ImportError:  # virtualenv before 21 (tox -e virtualenv-oldest)
     from virtualenv.discovery.py_info import PythonInfo  # type: ignore[no-redef]
 
-from helpers import NOBODY, PYENV_ROOT, Interpreter, as_user, find_interpreters, make_venv, run, sys_info
+from helpers import DEPLOY, NOBODY, PYENV_ROOT, Interpreter, as_user, find_interpreters, make_venv, run, sys_info
 from virtualenv_linkable import __version__, _stub
 from virtualenv_linkable._creator import LinkableCreator
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 
 @pytest.fixture(autouse=True)
@@ -190,21 +197,242 @@ def test_every_interpreter_entry_is_a_stub(
     assert f'"{free_threaded}": {{"link": "python"}}' in restore
 
 
-def test_umask_000_makes_a_venv_that_runs_for_everyone(world_readable_dir: Path) -> None:
-    """Under umask 000 virtualenv makes a venv every user can write (pyvenv.cfg 0666, directories 0777), which the
-    stub refuses (anyone could choose what it runs, or add code): the creator takes others' write bit off all it
-    made, and the venv runs for its owner and for another user."""
+def system_cpython() -> Interpreter:
+    """A CPython in /usr/bin: one another user can run."""
     system = [i for i in find_interpreters() if i.origin == "system" and i.implementation == "CPython"]
     if not system:
         pytest.skip("needs a CPython in /usr/bin, which another user can run")
-    venv = world_readable_dir / "venv"
-    cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", system[0].path, venv]
-    subprocess.run(cmd, check=True, preexec_fn=lambda: os.umask(0))  # the umask, in the child only
+    return system[0]
+
+
+@contextlib.contextmanager
+def umask(value: int) -> Iterator[None]:
+    """``value`` as this process's umask, for a virtualenv run in-process."""
+    old = os.umask(value)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def fingerprint(path: Path) -> tuple[int, str]:
+    return path.stat().st_mode, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def modes(top: Path) -> dict[str, int]:
+    """The mode of every entry under ``top`` but links, by relative path ("." is ``top``)."""
+    found = {}
+    for directory, _, names in os.walk(top):
+        for path in (Path(directory), *(Path(directory, name) for name in names)):
+            if not path.is_symlink():
+                found[str(path.relative_to(top))] = stat.S_IMODE(path.stat().st_mode)
+    return found
+
+
+def after(monkeypatch: pytest.MonkeyPatch, owner: type, method: str, then: Callable[[Any], None]) -> None:
+    """Run ``then(self)`` after ``owner.method``, for one test."""
+    original = getattr(owner, method)
+
+    def wrapped(self: Any, *args: Any) -> Any:
+        result = original(self, *args)
+        then(self)
+        return result
+
+    monkeypatch.setattr(owner, method, wrapped)
+
+
+def test_umask_000_makes_a_venv_that_runs_for_everyone(world_readable_dir: Path) -> None:
+    """Under umask 000 virtualenv makes a venv every user can write (pyvenv.cfg 0666, directories 0777), which the
+    stub refuses (anyone could choose what it runs, or add code): the creator takes others' write bit off all it
+    made, and the venv runs for its owner and for another user; --export, whose check runs the stub while DEST is
+    still private, works too."""
+    system = system_cpython()
+    venv, tool = world_readable_dir / "venv", world_readable_dir / "tool"
+    cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", system.path, venv]
+    subprocess.run([*cmd, "--export", tool], check=True, preexec_fn=lambda: os.umask(0))  # the umask, in the child
     writable = [str(p) for p in (venv, *venv.rglob("*")) if not p.is_symlink() and p.stat().st_mode & 0o002]
     assert writable == [], "nobody else can change what the venv runs, or add code to it"
+    assert stat.S_IMODE(venv.stat().st_mode) == 0o775, "what umask 000 asks for, less others' write"
     assert sys_info(venv / "bin" / "python")["prefix"] == str(venv)
     other = run([*as_user(NOBODY), venv / "bin" / "python", "-c", "import sys; print(sys.prefix)"])
     assert other.stdout.strip() == str(venv)
+    assert sys_info(tool)["prefix"] == str(venv)
+
+
+@pytest.mark.parametrize("seeder", ["app-data", "pip"])
+def test_umask_000_nobody_else_writes_into_the_venv_while_it_is_made(
+    seeder: str, world_readable_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack review's plant: under umask 000 virtualenv makes every directory 0777 as it goes, and uid 1000,
+    looping on open(site-packages/zz_evil.pth, O_CREAT), got a .pth of theirs in before the creator took others'
+    write bit off, which the venv's owner (root) then ran. DEST is now 0700 until virtualenv's last write of
+    pyvenv.cfg: uid 1000 tries to create a file in every directory of the venv at each step, before each write of
+    pyvenv.cfg (the builtin's, its directories made; the session's last, after the activators), after the builtin
+    and after seeding (pip, from app-data's wheels or by pip, which runs the venv's stub), and fails. Every mode
+    is then umask 000's less others' write, and the base interpreter is untouched."""
+    from virtualenv import cli_run  # noqa: PLC0415
+    from virtualenv.create.pyenv_cfg import PyEnvCfg  # noqa: PLC0415
+    from virtualenv.create.via_global_ref.builtin.cpython.cpython3 import CPython3Posix  # noqa: PLC0415
+    from virtualenv.run.session import Session  # noqa: PLC0415
+
+    attacker = as_user(DEPLOY)
+    system = system_cpython()
+    if system.version < (3, 9):
+        pytest.skip("virtualenv 21 seeds Python 3.9+ only")
+    venv = world_readable_dir / "venv"
+    planted: dict[str, list[str]] = {}
+
+    def plant(when: str) -> None:
+        directories = [d for d, _, _ in os.walk(venv)]
+        name = f"zz_evil_{len(planted)}.pth"  # a new file each time: the attacker's own are theirs to rewrite anyway
+        # true, not ':': a failed redirection of a special builtin ends sh
+        script = f'for d; do true 2>/dev/null > "$d/{name}" && echo "$d"; done'
+        done = run([*attacker, "sh", "-c", script, "sh", *directories], check=False).stdout.split()
+        where = [os.path.relpath(d, venv) for d in done]
+        mode = stat.S_IMODE(venv.stat().st_mode)
+        planted[f"{when} (DEST {mode:o})"] = where[:3] + [f"{len(where)} in all"] * (len(where) > 3)
+
+    write = PyEnvCfg.write
+    writes = iter(("before the builtin's pyvenv.cfg", "before the last pyvenv.cfg"))
+
+    def plant_then_write(cfg: PyEnvCfg) -> None:
+        plant(next(writes))
+        write(cfg)
+
+    monkeypatch.setattr(PyEnvCfg, "write", plant_then_write)
+    after(monkeypatch, CPython3Posix, "create", lambda _: plant("created"))
+    after(monkeypatch, Session, "_seed", lambda _: plant("seeded"))
+    base = fingerprint(system.real)
+    with umask(0):
+        cli_run(["-q", "--creator", "linkable", "--seeder", seeder, "-p", str(system.path), str(venv)])
+    assert planted == {
+        "before the builtin's pyvenv.cfg (DEST 700)": [],
+        "created (DEST 700)": [],
+        "seeded (DEST 700)": [],
+        "before the last pyvenv.cfg (DEST 700)": [],
+    }, "where uid 1000 created a file"
+    found = modes(venv)
+    assert found["."] == 0o775, "DEST: what umask 000 asks for, less others' write"
+    assert not [path for path, mode in found.items() if mode & stat.S_IWOTH]
+    assert found["lib/python{}.{}/site-packages".format(*system.version)] == 0o775, "the group's write, as asked"
+    assert "pip" in run([venv / "bin" / "python", "-m", "pip", "--version"]).stdout
+    assert fingerprint(system.real) == base
+
+
+def test_umask_000_walk_never_follows_a_symlink_swapped_in(
+    current: Interpreter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk that takes others' write bit off, at the end, goes by descriptors: a directory of the venv swapped
+    for a link to another one while the walk is in it, a link to a file or a directory outside: nothing outside
+    changes (by path, the walk took the bit off what the swapped link pointed to), nor the base interpreter."""
+    from virtualenv import cli_run  # noqa: PLC0415
+    from virtualenv.run.session import Session  # noqa: PLC0415
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "file").write_text("x")
+    outside.chmod(0o777)
+    (outside / "file").chmod(0o666)
+    venv = tmp_path / "venv"
+    victims: list[Path] = []
+
+    def add_victims(session: Session) -> None:  # in the venv, 0777 and 0666 (umask 000), just before the walk
+        site_packages = Path(session.creator.purelib)
+        (site_packages / "victim").mkdir()
+        (site_packages / "victim" / "file").write_text("x")
+        (site_packages / "file-link").symlink_to(outside / "file")
+        (site_packages / "dir-link").symlink_to(outside)
+        victims.append(site_packages / "victim")
+
+    def swapping(walk: Callable[..., Iterator[tuple[Any, ...]]]) -> Callable[..., Iterator[tuple[Any, ...]]]:
+        def walk_and_swap(*args: Any, **kwargs: Any) -> Iterator[tuple[Any, ...]]:
+            for entry in walk(*args, **kwargs):
+                if os.path.basename(entry[0]) == "victim":  # listed: now a link to outside in its place
+                    victims[0].rename(victims[0].with_name("moved"))
+                    victims[0].symlink_to(outside)
+                yield entry
+
+        return walk_and_swap
+
+    after(monkeypatch, Session, "_activate", add_victims)
+    monkeypatch.setattr(os, "walk", swapping(os.walk))
+    monkeypatch.setattr(os, "fwalk", swapping(os.fwalk))
+    base = fingerprint(current.real)
+    with umask(0):
+        cli_run(["-q", "--no-seed", "--creator", "linkable", "-p", str(current.path), str(venv)])
+    assert victims[0].is_symlink(), "the swap happened"
+    assert modes(outside) == {".": 0o777, "file": 0o666}
+    assert stat.S_IMODE(victims[0].with_name("moved").joinpath("file").stat().st_mode) == 0o664
+    assert fingerprint(current.real) == base
+
+
+@pytest.mark.parametrize("owner", ["yours", "another user's"])
+def test_umask_000_into_an_existing_directory(owner: str, current: Interpreter, tmp_path: Path) -> None:
+    """DEST there already, empty: made private while virtualenv fills it, then given back its mode less others'
+    write, if it is yours; another user's is refused before anything is written in it (only its owner could keep
+    others out of it meanwhile)."""
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    venv.chmod(0o757)
+    if owner != "yours":
+        as_user(DEPLOY)  # skips unless root
+        os.chown(venv, DEPLOY, DEPLOY)
+    cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", current.path, venv]
+    result = run(cmd, check=False, preexec_fn=lambda: os.umask(0))
+    if owner == "yours":
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert stat.S_IMODE(venv.stat().st_mode) == 0o755
+        assert is_stub(venv / "bin" / "python")
+    else:
+        assert result.returncode != 0
+        assert f"refusing to create a venv in {venv}: it belongs to uid {DEPLOY}" in result.stdout + result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
+        assert list(venv.iterdir()) == []
+        assert stat.S_IMODE(venv.stat().st_mode) == 0o757
+
+
+def test_umask_000_creation_that_fails_is_left_private_and_says_so(current: Interpreter, tmp_path: Path) -> None:
+    """virtualenv fails after the creator made DEST private (here its seeding step): DEST stays 0700, as a venv
+    that others may have written into would be worse, and a note after virtualenv's one-line error says so."""
+    venv = tmp_path / "venv"
+    failing = (
+        "import sys\n"
+        "from virtualenv.run.session import Session\n"
+        "def fail(self): raise RuntimeError('the seeder failed')\n"
+        "Session._seed = fail\n"
+        "from virtualenv.__main__ import run_with_catch\n"
+        "run_with_catch(sys.argv[1:])\n"
+    )
+    cmd = [sys.executable, "-c", failing, "-q", "--no-seed", "--creator", "linkable", "-p", current.path, venv]
+    result = run(cmd, check=False, preexec_fn=lambda: os.umask(0))
+    assert result.returncode == 1
+    assert "RuntimeError: the seeder failed" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stderr.splitlines()[-1:] == [
+        f"note: {venv} is left private to you (mode 0700), as its creation did not finish; remove it, or run "
+        "virtualenv again with --clear"
+    ]
+    assert stat.S_IMODE(venv.stat().st_mode) == 0o700
+
+
+def test_umask_002_group_venv_as_the_umask_makes_it(
+    current: Interpreter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """umask 002 is how a group shares a venv: others cannot write, the group can, from start to end; the creator
+    changes no mode."""
+    from virtualenv import cli_run  # noqa: PLC0415
+    from virtualenv.run.session import Session  # noqa: PLC0415
+
+    venv = tmp_path / "venv"
+    during: list[int] = []
+    after(monkeypatch, Session, "_activate", lambda _: during.append(stat.S_IMODE(venv.stat().st_mode)))
+    with umask(0o002):
+        cli_run(["-q", "--no-seed", "--creator", "linkable", "-p", str(current.path), str(venv)])
+    assert during == [0o775]
+    found = modes(venv)
+    assert found["."] == 0o775
+    assert found["bin"] == 0o775
+    assert found[".gitignore"] == 0o664
 
 
 def test_export_at_creation(current: Interpreter, tmp_path: Path) -> None:

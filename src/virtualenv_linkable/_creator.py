@@ -3,7 +3,9 @@ interpreter."""
 
 from __future__ import annotations
 
+import atexit
 import configparser
+import errno
 import os
 import stat
 import sys
@@ -16,7 +18,7 @@ from virtualenv.create.via_global_ref.builtin.cpython.cpython3 import CPython3Po
 from virtualenv.create.via_global_ref.builtin.pypy.pypy3 import PyPy3Posix
 
 from . import TYPE_CHECKING
-from ._atomic import Steps
+from ._atomic import Directory, Steps, cannot_write
 from ._convert import hold, interpreter_of, make_linkable
 from ._export import export
 from ._interpreter import SUPPORTED
@@ -84,7 +86,8 @@ class LinkableCreator(ViaGlobalRefApi):
         # options.meta is the meta the builtin's can_create made, with the files it links or copies.
         self._builtin = found[0](options, interpreter)
         builtin_cfg = self._builtin.pyenv_cfg
-        self.pyenv_cfg = self._builtin.pyenv_cfg = _PyEnvCfg(builtin_cfg.content, builtin_cfg.path)
+        self._cfg = _PyEnvCfg(builtin_cfg.content, builtin_cfg.path)
+        self.pyenv_cfg = self._builtin.pyenv_cfg = self._cfg
         self._exports: list[str] = list(getattr(options, "export", None) or [])
         self._keys: dict[str, str] = {}
 
@@ -122,7 +125,12 @@ class LinkableCreator(ViaGlobalRefApi):
     def create(self) -> None:
         """Create the builtin venv, put the stub in place of each interpreter (recording what was there), and make
         each ``--export``; remember the venv in venvlink's registry, for ``venvlink doctor --fix``."""
-        self._builtin.create()
+        private = _Private.make(Path(self.dest))  # before the builtin makes anything in DEST
+        self._builtin.create()  # it writes pyvenv.cfg itself once: not the last write
+        if private is not None:
+            # the stub refuses a bin/ others can write (it cannot know that DEST keeps them out): the bit comes off
+            # what the builtin made before anything runs it (--export's check, the pip seeder); DEST stays 0700
+            _drop_others_write(private.venv)
         with Steps() as steps:
             venv_dir = hold(Path(self.dest), steps)
             state = Venv.read(Path(self.dest), through=venv_dir)
@@ -136,6 +144,7 @@ class LinkableCreator(ViaGlobalRefApi):
             print(f"note: {note}", file=sys.stderr)
         values = Venv.read(Path(self.dest)).values
         self._keys = {key: values[key] for key in KEYS if key in values}
+        self._cfg.private = private  # the next write of pyvenv.cfg is the session's last, after seeds and activators
 
     def set_pyenv_cfg(self) -> None:
         """Write what the builtin writes, plus venvlink's keys (virtualenv rewrites pyvenv.cfg after create)."""
@@ -145,30 +154,107 @@ class LinkableCreator(ViaGlobalRefApi):
 
 
 class _PyEnvCfg(PyEnvCfg):
-    """virtualenv's pyvenv.cfg, which it writes last. Under a umask that lets every user write (000, 002 with
-    others' bit), virtualenv makes the whole venv writable by every user: anyone could then choose what it runs or
-    add code to it, and the stub refuses such a venv. So the creator takes others' write permission off all it made
-    then, never following a link."""
+    """virtualenv's pyvenv.cfg, which its session writes last of all, after the seeders and activators: the venv
+    made private by :class:`_Private` is opened to others then."""
+
+    private: _Private | None = None
 
     def write(self) -> None:
         super().write()
+        if self.private is not None:
+            private, self.private = self.private, None
+            private.finish()
+
+
+class _Private:
+    """DEST, held open and private to its owner (mode 0700) while virtualenv fills it, under a umask that lets
+    others write (000; not 002, which a group's shared venv is made with). virtualenv makes each directory 0777 as it
+    goes: another user could drop a ``.pth`` into site-packages, which would stay, theirs, and run as the venv's
+    owner. So nobody else enters DEST until the end; then others' write bit comes off everything in it, and DEST
+    gets the mode it would have had, less that bit."""
+
+    def __init__(self, venv: Directory, mode: int) -> None:
+        self.venv = venv
+        self.mode = mode
+        # if virtualenv fails, or is interrupted, before the end, DEST stays private: say so, once, as it exits
+        atexit.register(self._left_private)
+
+    @classmethod
+    def make(cls, dest: Path) -> _Private | None:
+        """DEST made private, created if it is not there; None when the umask keeps others out anyway."""
         umask = os.umask(0)
         os.umask(umask)
-        if not umask & stat.S_IWOTH:
-            _drop_others_write(self.path.parent)
+        if umask & stat.S_IWOTH:
+            return None
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)  # as virtualenv would make them
+            os.mkdir(dest, 0o700)
+            made = True
+        except FileExistsError:
+            made = False  # virtualenv writes into it (--clear has deleted it by now)
+        except OSError as error:
+            raise cannot_write(dest, error) from None
+        venv = Directory.open(dest, follow=False)
+        found = os.fstat(venv.fd)
+        if found.st_uid != os.geteuid():
+            venv.close()
+            msg = (
+                f"refusing to create a venv in {dest}: it belongs to uid {found.st_uid}, and under umask {umask:03o} "
+                "only its owner could keep other users from writing into it while it is made; make it as its owner, "
+                "or under umask 022"
+            )
+            raise VenvlinkError(msg)
+        os.fchmod(venv.fd, 0o700)
+        mode = (0o777 & ~umask) if made else stat.S_IMODE(found.st_mode)  # what it would have been without us
+        return cls(venv, mode & ~stat.S_IWOTH)
+
+    def finish(self) -> None:
+        with self.venv:
+            _drop_others_write(self.venv)
+            os.fchmod(self.venv.fd, self.mode)
+        atexit.unregister(self._left_private)
+
+    def _left_private(self) -> None:
+        print(
+            f"note: {self.venv.path} is left private to you (mode 0700), as its creation did not finish; remove it, "
+            "or run virtualenv again with --clear",
+            file=sys.stderr,
+        )
 
 
-def _drop_others_write(top: Path) -> None:
-    for directory, _, names in os.walk(top):
-        for path in (directory, *(os.path.join(directory, name) for name in names)):
+def _drop_others_write(venv: Directory) -> None:
+    """Others' write bit off everything in ``venv``, each entry reached through its directory's descriptor, never
+    through a symlink, so that nothing outside changes whatever is swapped in meanwhile: os.fwalk descends only into
+    the directory it listed (a link swapped in is skipped), and O_NOFOLLOW refuses a link where a file was."""
+
+    def drop(fd: int, path: str) -> None:
+        try:
+            mode = stat.S_IMODE(os.fstat(fd).st_mode)
+            if mode & stat.S_IWOTH:
+                os.fchmod(fd, mode & ~stat.S_IWOTH)
+        except OSError as error:
+            raise cannot(path, error) from None
+
+    def cannot(path: str, error: OSError) -> VenvlinkError:
+        where = os.path.normpath(venv.path / path)
+        return VenvlinkError(f"cannot take others' write permission off {where}: {error.strerror}")
+
+    def unlisted(error: OSError) -> None:  # os.fwalk's: a directory it cannot walk would keep the bit inside
+        if not isinstance(error, FileNotFoundError):
+            raise VenvlinkError(f"cannot walk {venv.path} to take others' write permission off: {error}")
+
+    for where, _, names, directory in os.fwalk(".", dir_fd=venv.fd, follow_symlinks=False, onerror=unlisted):
+        drop(directory, where)
+        for name in names:
+            path = os.path.join(where, name)
             try:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-            except OSError:
-                continue  # a symlink (ELOOP), or gone
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=directory)
+            except OSError as error:
+                if error.errno in {errno.ENOENT, errno.ELOOP}:
+                    continue  # gone, or a symlink: what it points to is not the venv's to change
+                raise cannot(path, error) from None
             try:
-                mode = os.fstat(fd).st_mode
-                if mode & stat.S_IWOTH:
-                    os.fchmod(fd, stat.S_IMODE(mode) & ~stat.S_IWOTH)
+                drop(fd, path)
             finally:
                 os.close(fd)
 
