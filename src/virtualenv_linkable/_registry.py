@@ -15,10 +15,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import platformdirs
-from filelock import FileLock, Timeout
 
 from . import TYPE_CHECKING
-from ._atomic import Directory
+from ._atomic import Directory, LockHeldError
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
@@ -250,17 +249,13 @@ class Registry:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        """The registry's lock, with the holder's PID beside it, so that a waiter can say who holds it."""
+        """The registry's lock, taken through its directory's descriptor (:meth:`Directory.lock`), with the
+        holder's PID in it, so that a waiter can say who holds it."""
         timeout = float(os.environ.get("VENVLINK_LOCK_TIMEOUT") or _LOCK_TIMEOUT)
-        owner = self.path.with_name(self.path.name + ".owner")
-        lock = FileLock(f"{self.path}.lock", timeout=timeout)
         try:
-            lock.acquire()
-        except Timeout:
-            try:
-                holder = f" (PID {int(owner.read_text())})"
-            except (OSError, ValueError):
-                holder = ""
+            fd = self._held().lock(f"{self.path.name}.lock", timeout)
+        except LockHeldError as held:
+            holder = f" (PID {held.holder})" if held.holder.isascii() and held.holder.isdigit() else ""
             msg = (
                 f"another venvlink{holder} holds the lock on the registry {self.path}; "
                 f"waited {timeout:g} s; try again when it is done"
@@ -270,11 +265,9 @@ class Registry:
             msg = f"cannot lock the registry {self.path}: {error.strerror or error}"
             raise VenvlinkError(msg) from None
         try:
-            self._held().write(owner.name, f"{os.getpid()}\n".encode(), 0o644)
             yield
         finally:
-            self._held().unlink(owner.name)
-            lock.release()
+            os.close(fd)  # releases the lock; the file stays (Directory.lock says why)
 
     def _held(self) -> Directory:
         if self._directory is None:
