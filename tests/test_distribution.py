@@ -72,7 +72,7 @@ def dependencies_of(name: str, directory: Path) -> Path:
         for top in {Path(str(f)).parts[0] for f in distribution.files or [] if not str(f).startswith("..")}:
             if not (directory / top).exists() and top != "__pycache__":
                 (directory / top).symlink_to(site / top)
-    assert {"virtualenv", "platformdirs", "filelock"} <= {name.lower() for name in seen}
+    assert {"argcomplete", "virtualenv", "platformdirs"} <= {name.lower() for name in seen}
     return directory
 
 

@@ -3,8 +3,10 @@ reported, never reset."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -13,7 +15,10 @@ from pathlib import Path
 import pytest
 
 from helpers import DEPLOY, Interpreter, as_user, make_venv, run
-from virtualenv_linkable._registry import Export, Registry
+from virtualenv_linkable import _trust
+from virtualenv_linkable._atomic import Directory
+from virtualenv_linkable._registry import Converted, Export, Registry
+from virtualenv_linkable.exceptions import VenvlinkError
 
 
 @pytest.fixture(autouse=True)
@@ -179,3 +184,123 @@ def test_another_users_registry_is_refused(
     assert not marker.exists()
     assert os.path.lexists(home / "tool")
     assert not os.path.lexists(tmp_path / "t")
+
+
+@pytest.mark.parametrize("victim_exists", [True, False], ids=["victim", "dangling"])
+def test_a_symlink_at_the_lock_file_is_refused_and_never_followed(tmp_path: Path, victim_exists: bool) -> None:
+    """filelock reopened ``exports.json.lock`` by path: root, with a user's ``XDG_STATE_HOME``, truncated and
+    chmod'ed the file a link there named, or created one where a dangling link pointed."""
+    state = tmp_path / "state" / "venvlink"
+    state.mkdir(parents=True, mode=0o700)
+    victim = tmp_path / "victim"
+    if victim_exists:
+        victim.write_bytes(b"the victim's own\n")
+        victim.chmod(0o600)
+    (state / "exports.json.lock").symlink_to(victim)
+    with pytest.raises(VenvlinkError) as raised, Registry().change() as records:
+        records.venvs["/v"] = Converted("/v", "2026-11-22T00:00:00+00:00")
+    lock = state / "exports.json.lock"
+    assert str(raised.value) == (
+        f"refusing the lock file {lock}: it is a symlink, and venvlink locks only a regular file of your own; "
+        "move it away, then run this again"
+    )
+    if victim_exists:
+        assert victim.read_bytes() == b"the victim's own\n"
+        assert stat.S_IMODE(victim.stat().st_mode) == 0o600
+    else:
+        assert not os.path.lexists(victim)
+    assert os.readlink(lock) == str(victim)
+    assert not (state / "exports.json").exists()
+
+
+def test_the_lock_is_taken_in_the_directory_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The state directory's path swapped for a link to another directory once the registry has opened (and checked)
+    it: the lock, as the records, stay in the directory checked; nothing is made in the other."""
+    state = tmp_path / "state"
+    elsewhere = tmp_path / "elsewhere"  # a root-owned directory, in the attack
+    elsewhere.mkdir()
+    opened = Registry._state
+
+    def open_then_swap(registry: Registry, *, create: bool) -> Directory | None:
+        directory = opened(registry, create=create)
+        (state / "venvlink").rename(state / "checked")
+        (state / "venvlink").symlink_to(elsewhere)
+        return directory
+
+    monkeypatch.setattr(Registry, "_state", open_then_swap)
+    with Registry().change() as records:
+        records.venvs["/v"] = Converted("/v", "2026-11-22T00:00:00+00:00")
+        fd = os.open(state / "checked" / "exports.json.lock", os.O_RDONLY)
+        try:  # the lock held is the checked directory's file's (another description of it cannot take it)
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+    assert os.listdir(elsewhere) == []
+    assert sorted(os.listdir(state / "checked")) == ["exports.json", "exports.json.lock"]
+    assert "/v" in json.loads((state / "checked" / "exports.json").read_text())["venvs"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_a_lock_file_that_is_not_a_regular_file_is_refused(tmp_path: Path, kind: str) -> None:
+    """Never waited on (a FIFO), never locked in place of the file (a directory)."""
+    state = tmp_path / "state" / "venvlink"
+    state.mkdir(parents=True, mode=0o700)
+    lock = state / "exports.json.lock"
+    if kind == "fifo":
+        os.mkfifo(lock)
+    else:
+        lock.mkdir()
+    what = {"fifo": "not a regular file", "directory": "a directory"}[kind]
+    with pytest.raises(VenvlinkError) as raised, Registry().change():
+        pass
+    assert str(raised.value).startswith(f"refusing the lock file {lock}: it is {what}, and venvlink locks only ")
+
+
+def test_another_users_lock_file_is_refused(tmp_path: Path) -> None:
+    """A lock file in the user's own directory that is not theirs (root's directory, a file another user made):
+    venvlink writes its PID in the file it locks, so it locks only a file of the user's own."""
+    as_user(DEPLOY)  # skips unless root
+    state = tmp_path / "state" / "venvlink"
+    state.mkdir(parents=True, mode=0o700)
+    lock = state / "exports.json.lock"
+    lock.write_bytes(b"theirs\n")
+    os.chown(lock, DEPLOY, DEPLOY)
+    with pytest.raises(VenvlinkError) as raised, Registry().change():
+        pass
+    assert str(raised.value) == (
+        f"refusing the lock file {lock}: it is owned by uid {DEPLOY}, and venvlink locks only a regular file of "
+        "your own; move it away, then run this again"
+    )
+    assert lock.read_bytes() == b"theirs\n"
+
+
+def test_no_registry_is_made_where_another_user_chooses(
+    current: Interpreter, world_readable_dir: Path, tmp_path: Path
+) -> None:
+    """Root with another user's HOME and no registry yet: the state directory would be made by path, inside a
+    directory that user can change (a link flipped there could send root's mkdir anywhere): refused, nothing made."""
+    as_user(DEPLOY)  # skips unless root
+    home = world_readable_dir / "alice"
+    home.mkdir()
+    os.chown(home, DEPLOY, DEPLOY)
+    env = {key: value for key, value in os.environ.items() if key != "XDG_STATE_HOME"} | {"HOME": str(home)}
+    venv = make_venv(current, tmp_path / "v")
+    result = run([sys.executable, "-m", "virtualenv_linkable", "export", venv, tmp_path / "t"], check=False, env=env)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"venvlink: error: refusing to create {home / '.local' / 'state'} for the registry: {home} belongs to "
+        f"{_trust.user(DEPLOY)}; set XDG_STATE_HOME to a directory of your own (sudo: -H, not -E)\n"
+    )
+    assert list(home.iterdir()) == []
+    assert not os.path.lexists(tmp_path / "t")
+
+
+def test_a_lock_timeout_that_is_not_a_number(current: Interpreter, tmp_path: Path) -> None:
+    venv = make_venv(current, tmp_path / "v")
+    env = {**os.environ, "VENVLINK_LOCK_TIMEOUT": "ten"}
+    result = run([sys.executable, "-m", "virtualenv_linkable", "export", venv, tmp_path / "t"], check=False, env=env)
+    assert (result.returncode, result.stderr) == (
+        1,
+        "venvlink: error: VENVLINK_LOCK_TIMEOUT is 'ten', not a number of seconds; set it to one, such as 10\n",
+    )

@@ -11,8 +11,11 @@ the user knows, never the temporary one.
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
 import stat
+import time
 from pathlib import Path
 
 from . import TYPE_CHECKING
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_LOCK_POLL = 0.05  # seconds between two tries of a held lock
 
 
 def temporary_name(name: str) -> str:
@@ -32,6 +36,14 @@ def temporary_name(name: str) -> str:
 
 def cannot_write(path: Path, error: OSError) -> VenvlinkError:
     return VenvlinkError(f"cannot write {path}: {error.strerror or error}; nothing was changed")
+
+
+class LockHeldError(Exception):
+    """Another process held the lock for the whole wait; ``holder`` is what it wrote in the lock file (its PID)."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(holder)
+        self.holder = holder
 
 
 class Directory:
@@ -185,6 +197,46 @@ class Directory:
         except OSError as error:
             raise cannot_write(self.path / name, error) from None
 
+    def lock(self, name: str, timeout: float) -> int:
+        """Lock the file ``name`` (made if missing) with ``flock``, and write this process's PID in it; the
+        descriptor, whose closing releases the lock. Waits ``timeout`` seconds (forever if negative), then raises
+        :class:`LockHeldError`.
+
+        The file is opened through this directory, never through a link, and must be a regular file of the user's
+        own: a lock reopened by path (filelock) went wherever a link swapped in there named, and was truncated and
+        chmod'ed there. It is never removed: a process waiting on it would then lock a file no longer there while
+        another locked a new one."""
+        path = self.path / name
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO is never waited on
+        try:
+            fd = os.open(name, flags, 0o600, dir_fd=self.fd)
+        except OSError as error:
+            what = {errno.ELOOP: "a symlink", errno.EISDIR: "a directory"}.get(error.errno or 0)
+            if what is None:
+                raise
+            raise _not_a_lock(path, what) from None
+        try:
+            found = os.fstat(fd)
+            if found.st_uid != os.geteuid():
+                raise _not_a_lock(path, f"owned by uid {found.st_uid}")
+            if not stat.S_ISREG(found.st_mode):
+                raise _not_a_lock(path, "not a regular file")
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if timeout >= 0 else 0))
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LockHeldError(os.read(fd, 64).decode(errors="replace").strip()) from None
+                    time.sleep(_LOCK_POLL)
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
     def mkdir(self, name: str, mode: int = 0o755) -> bool:
         """Make the directory ``name``; whether it was made (False: it was there)."""
         try:
@@ -209,6 +261,11 @@ def _not_a_directory(path: Path, error: OSError) -> VenvlinkError:
     else:
         msg = f"cannot open the directory {path}: {error.strerror or error}"
     return VenvlinkError(msg)
+
+
+def _not_a_lock(path: Path, what: str) -> VenvlinkError:
+    msg = f"refusing the lock file {path}: it is {what}, and venvlink locks only a regular file of your own; "
+    return VenvlinkError(msg + "move it away, then run this again")
 
 
 class Steps:

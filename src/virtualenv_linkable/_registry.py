@@ -15,11 +15,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import platformdirs
-from filelock import FileLock, Timeout
 
 from . import TYPE_CHECKING
-from ._atomic import Directory
-from ._trust import user
+from ._atomic import Directory, LockHeldError
+from ._trust import others_can_change, user
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
@@ -115,11 +114,13 @@ class Registry:
         if not os.path.isdir(home):
             if not create:
                 return None
-            ancestor = home
-            while not os.path.lexists(ancestor) and ancestor.parent != ancestor:
-                ancestor = ancestor.parent
-            if os.stat(ancestor).st_uid not in (me, 0):
-                raise self._foreign(ancestor, os.stat(ancestor).st_uid)
+            doubt = others_can_change(home)  # mkdir goes by path: nobody else may choose where it lands
+            if doubt:
+                msg = (
+                    f"refusing to create {home} for the registry: {doubt}; set XDG_STATE_HOME to a directory of "
+                    "your own (sudo: -H, not -E)"
+                )
+                raise VenvlinkError(msg)
             try:
                 home.mkdir(parents=True, exist_ok=True)
             except OSError as error:
@@ -241,17 +242,18 @@ class Registry:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        """The registry's lock, with the holder's PID beside it, so that a waiter can say who holds it."""
-        timeout = float(os.environ.get("VENVLINK_LOCK_TIMEOUT") or _LOCK_TIMEOUT)
-        owner = self.path.with_name(self.path.name + ".owner")
-        lock = FileLock(f"{self.path}.lock", timeout=timeout)
+        """The registry's lock, taken through its directory's descriptor (:meth:`Directory.lock`), with the
+        holder's PID in it, so that a waiter can say who holds it."""
+        given = os.environ.get("VENVLINK_LOCK_TIMEOUT") or str(_LOCK_TIMEOUT)
         try:
-            lock.acquire()
-        except Timeout:
-            try:
-                holder = f" (PID {int(owner.read_text())})"
-            except (OSError, ValueError):
-                holder = ""
+            timeout = float(given)
+        except ValueError:
+            msg = f"VENVLINK_LOCK_TIMEOUT is {given!r}, not a number of seconds; set it to one, such as 10"
+            raise VenvlinkError(msg) from None
+        try:
+            fd = self._held().lock(f"{self.path.name}.lock", timeout)
+        except LockHeldError as held:
+            holder = f" (PID {held.holder})" if held.holder.isascii() and held.holder.isdigit() else ""
             msg = (
                 f"another venvlink{holder} holds the lock on the registry {self.path}; "
                 f"waited {timeout:g} s; try again when it is done"
@@ -261,11 +263,9 @@ class Registry:
             msg = f"cannot lock the registry {self.path}: {error.strerror or error}"
             raise VenvlinkError(msg) from None
         try:
-            self._held().write(owner.name, f"{os.getpid()}\n".encode(), 0o644)
             yield
         finally:
-            self._held().unlink(owner.name)
-            lock.release()
+            os.close(fd)  # releases the lock; the file stays (Directory.lock says why)
 
     def _held(self) -> Directory:
         if self._directory is None:
