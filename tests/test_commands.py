@@ -187,6 +187,37 @@ def test_which_reports_the_stubs_error(tmp_path: Path) -> None:
     assert "no pyvenv.cfg beside" in json.loads(out)["error"]
 
 
+def test_control_characters_in_a_name_are_shown_not_obeyed(current: Interpreter, tmp_path: Path) -> None:
+    """A link named ``x\\x1b[2K\\rnot a venvlink stub`` would rewrite the line on root's terminal and hide the
+    next ones: every line venvlink prints shows control characters as ``\\xNN``."""
+    venv = make_venv(current, tmp_path / "venv")
+    name = "x\x1b[2K\rnot a venvlink stub\x1b[8m"
+    (tmp_path / name).symlink_to(venv / "bin" / "python")
+    code, out, _ = venvlink("which", tmp_path / name)
+    assert code == 0
+    assert out.splitlines()[0] == f"{tmp_path}/x\\x1b[2K\\x0dnot a venvlink stub\\x1b[8m"
+    assert "\x1b" not in out
+    code, _, err = venvlink("convert", tmp_path / "no\x1bsuch")
+    assert code == 1
+    assert "\x1b" not in err and "no\\x1bsuch" in err
+
+
+def test_a_path_longer_than_path_max_is_one_line(current: Interpreter, tmp_path: Path) -> None:
+    """DEST of 4077-4095 bytes: the stub could not make the probe link's path absolute, and venvlink 0.3.0 failed
+    with an internal error (a record without its start)."""
+    venv = make_venv(current, tmp_path / "venv")
+    deep = tmp_path
+    while len(str(deep)) < 4096 - 300:
+        deep /= "d" * 200
+    deep.mkdir(parents=True)
+    dest = deep / ("t" * (4085 - len(str(deep)) - 1))
+    assert 4077 <= len(str(dest)) <= 4095
+    code, _, err = venvlink("export", venv, dest)
+    assert code == 1, err
+    assert err.startswith("venvlink: error: ") and err.count("\n") == 1
+    assert not os.path.lexists(dest)
+
+
 def test_which_reports_a_stale_stub(current: Interpreter, tmp_path: Path) -> None:
     venv = make_venv(current, tmp_path / "venv")
     old = bytearray((venv / "bin" / "python").read_bytes())

@@ -283,3 +283,23 @@ def test_revert_twice_changes_nothing(current: Interpreter, tmp_path: Path) -> N
     assert main(["convert", "--revert", str(venv)]) == 0
     assert main(["convert", "--revert", str(venv)]) == 0
     assert snapshot(venv) == before
+
+
+def test_a_link_to_another_entry_is_an_entry(current: Interpreter, tmp_path: Path) -> None:
+    """CPython 3.14's ``venv --upgrade`` copies the base over ``python3.X`` and adds ``𝜋thon -> python3.X``: the
+    link is to another entry, not the venv's interpreter (venvlink took that copy for it), and is an entry, made
+    a stub like the others (doctor said "not linkable" after its own fix)."""
+    if current.implementation != "CPython":
+        pytest.skip("CPython's venv --upgrade")
+    venv = new_venv("stdlib", current, tmp_path / "venv")
+    assert venvlink("convert", venv)[0] == 0
+    (venv / "bin" / current.versioned_name).unlink()
+    shutil.copy2(current.real, venv / "bin" / current.versioned_name)  # as venv --upgrade copies it
+    (venv / "bin" / "𝜋thon").symlink_to(current.versioned_name)
+    code, out, _ = venvlink("convert", venv)
+    assert code == 0
+    assert "𝜋thon" in out
+    assert not (venv / "bin" / "𝜋thon").is_symlink()
+    assert _stub.is_stub(venv / "bin" / "𝜋thon")
+    assert sys_info(venv / "bin" / "𝜋thon")["prefix"] == str(venv)
+    assert f"now run {current.real} " in out, "the base, not the venv's copy of it"

@@ -259,6 +259,27 @@ def test_umask_000_makes_a_venv_that_runs_for_everyone(world_readable_dir: Path)
     assert sys_info(tool)["prefix"] == str(venv)
 
 
+def test_umask_000_parents_and_a_dest_others_could_swap(world_readable_dir: Path) -> None:
+    """Under umask 000, DEST's missing parents were made 0777: another user renamed DEST away while virtualenv
+    filled it by path, and put a directory of their own there (6 tries in 7). Parents are made without others'
+    write bit now, and a DEST in a directory others can write (not sticky) is refused before anything is made."""
+    system = system_cpython()
+    cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", system.path]
+    venv = world_readable_dir / "new" / "parents" / "venv"
+    subprocess.run([*cmd, venv], check=True, preexec_fn=lambda: os.umask(0))
+    for made in (venv.parent.parent, venv.parent):
+        assert stat.S_IMODE(made.stat().st_mode) == 0o775, made
+    shared = world_readable_dir / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    result = run([*cmd, shared / "venv"], check=False, preexec_fn=lambda: os.umask(0))
+    assert result.returncode != 0
+    assert f"refusing to create a venv in {shared / 'venv'} under umask 000: every user can write {shared}" in (
+        result.stderr + result.stdout
+    )
+    assert list(shared.iterdir()) == []
+
+
 @pytest.mark.parametrize("seeder", ["app-data", "pip"])
 def test_umask_000_nobody_else_writes_into_the_venv_while_it_is_made(
     seeder: str, world_readable_dir: Path, monkeypatch: pytest.MonkeyPatch

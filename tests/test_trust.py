@@ -4,6 +4,7 @@ as the other user."""
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from pathlib import Path
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from helpers import Interpreter, run, venvlink
-from virtualenv_linkable import _trust
+from virtualenv_linkable import _pyvenv_cfg, _stub, _trust
+from virtualenv_linkable._interpreter import is_python
 
 NOBODY = 65534
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="giving files to another user needs root")
@@ -191,3 +193,72 @@ def test_interpreters_in_another_users_home_are_not_run(current: Interpreter, tm
     for path in [home, home / ".pyenv", *home.joinpath(".pyenv").rglob("*")]:
         os.lchown(path, 0, 0)
     assert f"(found: {versions / f'python{xy}'})" in venvlink("convert", venv, env=env)[2], "root's own is searched"
+
+
+def test_an_empty_file_is_not_read(tmp_path: Path) -> None:
+    """procfs files say their size is 0 (root reading /proc/kmsg drains the kernel's log, then blocks): a file
+    of size 0 reads as empty without being read."""
+    (tmp_path / "empty").touch()
+    with pytest.raises(OSError, match="not read") as raised:
+        _trust.open_regular(tmp_path / "empty")
+    assert raised.value.errno == errno.ENODATA
+    assert _pyvenv_cfg.read_bytes(tmp_path / "empty") == b""
+    assert not _stub.is_stub(tmp_path / "empty")
+    assert not is_python(tmp_path / "empty")
+
+
+def test_is_python_reads_a_bounded_start(tmp_path: Path) -> None:
+    """A sparse "ELF" of terabytes is not read to its end: the entry point's name lies near the start."""
+    far = tmp_path / "far"
+    with far.open("wb") as stream:
+        stream.write(b"\x7fELF")
+        stream.seek(64 << 20)
+        stream.write(b"Py_BytesMain")
+    assert not is_python(far), "a marker 64 MiB in is not looked for"
+    near = tmp_path / "near"
+    near.write_bytes(b"\x7fELF" + b"\0" * (1 << 20) + b"Py_BytesMain")
+    assert is_python(near)
+
+
+def test_directories_venvlink_makes_are_not_writable_by_others(current: Interpreter, tmp_path: Path) -> None:
+    """Under umask 000, ~/.local, ~/.local/state and ~/.local/bin made 0777 let any user add a .pth to the user
+    site-packages, or replace an exported command: venvlink makes them without others' write bit."""
+    home = tmp_path / "home"
+    home.mkdir()
+    venv = tmp_path / "venv"
+    run([current.path, "-m", "venv", "--without-pip", venv])
+    env = {key: value for key, value in os.environ.items() if not key.startswith("XDG_")} | {"HOME": str(home)}
+    code, _, err = venvlink("export", venv, env=env, umask=0)
+    assert code == 0, err
+    made = [home / ".local", home / ".local" / "state", home / ".local" / "bin"]
+    assert {str(path): oct(path.stat().st_mode & 0o777) for path in made} == {str(path): "0o775" for path in made}
+
+
+@needs_root
+@pytest.mark.parametrize("where", ["state", "bin"])
+def test_links_in_another_users_home_choose_nothing_of_roots(
+    where: str, current: Interpreter, world_readable_dir: Path, tmp_path: Path
+) -> None:
+    """``sudo -E``: another user's ``~/.local/state`` or ``~/.local/bin`` a link to a directory of root's (say
+    /etc or /etc/sudoers.d): venvlink 0.3.0 made root's registry, or placed root's link, there."""
+    home = world_readable_dir / "alice"
+    (home / ".local").mkdir(parents=True)
+    roots = tmp_path / "roots"
+    roots.mkdir()
+    (home / ".local" / where).symlink_to(roots)
+    for path in (home, home / ".local", home / ".local" / where):
+        os.lchown(path, NOBODY, NOBODY)
+    venv = tmp_path / "venv"
+    run([current.path, "-m", "venv", "--without-pip", venv])
+    env = {key: value for key, value in os.environ.items() if not key.startswith("XDG_")} | {"HOME": str(home)}
+    if where == "bin":  # the registry root's own; the link's default place is the other user's ~/.local/bin
+        env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    code, _, err = venvlink("export", venv, *([tmp_path / "tool"] if where == "state" else []), env=env)
+    assert code == 1
+    what = (
+        f"the registry {home}/.local/state/venvlink/exports.json"
+        if where == "state"
+        else f"to put the link in {home}/.local/bin"
+    )
+    assert err.startswith(f"venvlink: error: refusing {what}: {home} belongs to {_trust.user(NOBODY)}")
+    assert list(roots.iterdir()) == []

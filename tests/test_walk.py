@@ -271,6 +271,37 @@ def test_explaining_opens_no_fifo_or_device(name: str, tmp_path: Path, printer: 
     assert not opened, f"explaining {case['run']} opened {fifo}"
 
 
+def test_explaining_reads_no_file_of_size_0(tmp_path: Path, printer: Path) -> None:
+    """procfs files say their size is 0, and reading one can take what others wait for (root reading /proc/kmsg
+    drains the kernel's log) or block: asked to explain, the stub does not read such a file, as an interpreter or
+    as a pyvenv.cfg; it reads as empty. (strace shows the reads: a read of an empty file changes nothing else.)"""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed (apt install strace)")
+    root = tmp_path.resolve()
+    (root / "v" / "bin").mkdir(parents=True)
+    (root / "v" / "bin" / "python").write_bytes(_stub.template().read_bytes())
+    (root / "v" / "bin" / "python").chmod(0o755)
+    (root / "empty").touch(mode=0o755)
+    (root / "v" / "pyvenv.cfg").write_text(f"home = {root}\nvenvlink-executable = {root / 'empty'}\n")
+    (root / "w" / "bin").mkdir(parents=True)
+    (root / "w" / "bin" / "python").write_bytes(_stub.template().read_bytes())
+    (root / "w" / "bin" / "python").chmod(0o755)
+    (root / "w" / "pyvenv.cfg").touch()
+    log = tmp_path / "strace.log"
+    paths = [root / "v" / "bin" / "python", root / "w" / "bin" / "python"]
+    subprocess.run(
+        [strace, "-f", "-e", "trace=open,openat", "-o", log, _stub.template(), _stub.EXPLAIN_PATHS, *paths],
+        capture_output=True,
+        check=True,
+    )
+    lines = log.read_text().splitlines()
+    reopened = [line for line in lines if '"/proc/self/fd/' in line]
+    assert len(reopened) == 1, "only v's pyvenv.cfg, which is not empty, is read: not w's, nor the interpreter"
+    assert [line for line in lines if f'"{root / "empty"}"' in line and "O_PATH" in line], "it was looked at"
+    assert not [line for line in lines if f'"{root / "empty"}"' in line and "O_PATH" not in line]
+
+
 def test_debug_traces_every_hop(tmp_path: Path, printer: Path) -> None:
     case = next(c for c in CASES if c["name"] == "three hops, relative and absolute")
     root = tmp_path.resolve() / "case"

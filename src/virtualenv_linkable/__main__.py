@@ -95,11 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args, Output(verbosity)))
     except VenvlinkError as error:
-        print(f"venvlink: error: {error}", file=sys.stderr)
+        Output.error(str(error))
         return EXIT_PROBLEM
     except OSError as error:
-        where = f" {error.filename}:" if error.filename else ""
-        print(f"venvlink: error:{where} {error.strerror or error}", file=sys.stderr)
+        where = f"{error.filename}: " if error.filename else ""
+        Output.error(f"{where}{error.strerror or error}")
         return EXIT_PROBLEM
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
@@ -108,10 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             import traceback  # noqa: PLC0415
 
             traceback.print_exc()
-        print(
-            f"venvlink: internal error: {type(error).__name__}: {error}; "
-            f"please report it{_issues()} (-v shows the traceback)",
-            file=sys.stderr,
+        Output.error(
+            f"{type(error).__name__}: {error}; please report it{_issues()} (-v shows the traceback)", "internal error"
         )
         return EXIT_INTERNAL
 

@@ -112,9 +112,11 @@ def interpreter_of(state: Venv) -> Path:
     """The interpreter the venv runs now, read from what is there: a link's target, a copy, or what venvlink
     recorded; for a stub without a record, what the stub itself walks to. Never guessed from ``home``."""
     ordered = sorted(state.entries, key=lambda entry: (entry.name != "python", entry.name))
+    inside = Path(os.path.realpath(state.root))
     for entry in ordered:
         real = Path(os.path.realpath(entry))
-        if entry.is_symlink() and not _stub.is_stub(real):
+        # a link to another entry (3.14's venv --upgrade adds 𝜋thon -> python3.14, a copy of the base) is not it
+        if entry.is_symlink() and not _stub.is_stub(real) and inside not in real.parents:
             return real
     upgraded, _ = upgrade_copies(state)
     if upgraded is not None:

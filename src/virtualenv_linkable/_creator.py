@@ -22,7 +22,9 @@ from ._atomic import Directory, Steps, cannot_write
 from ._convert import hold, interpreter_of, make_linkable
 from ._export import export
 from ._interpreter import SUPPORTED
+from ._paths import make_directories
 from ._registry import remember
+from ._trust import others_can_change
 from ._venv import KEYS, Venv
 from .exceptions import VenvlinkError
 
@@ -187,7 +189,7 @@ class _Private:
         if umask & stat.S_IWOTH:
             return None
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True)  # as virtualenv would make them
+            make_directories(dest.parent)
             os.mkdir(dest, 0o700)
             made = True
         except FileExistsError:
@@ -205,6 +207,13 @@ class _Private:
             )
             raise VenvlinkError(msg)
         os.fchmod(venv.fd, 0o700)
+        doubt = others_can_change(dest)  # virtualenv writes by path: nobody else may put another directory there
+        if doubt:
+            venv.close()
+            if made:
+                os.rmdir(dest)
+            msg = f"refusing to create a venv in {dest} under umask {umask:03o}: {doubt}; choose a DEST elsewhere"
+            raise VenvlinkError(msg)
         mode = (0o777 & ~umask) if made else stat.S_IMODE(found.st_mode)  # what it would have been without us
         return cls(venv, mode & ~stat.S_IWOTH)
 
@@ -215,6 +224,10 @@ class _Private:
         atexit.unregister(self._left_private)
 
     def _left_private(self) -> None:
+        held, named = os.fstat(self.venv.fd), os.lstat(self.venv.path)
+        if (held.st_dev, held.st_ino) != (named.st_dev, named.st_ino):
+            print(f"note: {self.venv.path} is not the directory venvlink made; do not use it", file=sys.stderr)
+            return
         print(
             f"note: {self.venv.path} is left private to you (mode 0700), as its creation did not finish; remove it, "
             "or run virtualenv again with --clear",

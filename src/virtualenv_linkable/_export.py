@@ -12,7 +12,7 @@ from pathlib import Path
 from . import _stub
 from ._atomic import Directory, Steps, cannot_write, temporary_name
 from ._convert import convert_in, hold
-from ._paths import absolute, bin_home, destination, on_path, same_directory
+from ._paths import absolute, bin_home, destination, make_directories, on_path, same_directory
 from ._registry import Export, Records, Registry
 from ._trust import others_can_change
 from ._venv import Venv
@@ -201,8 +201,12 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
     state = Venv.read(absolute(venv))
     if dest is None:  # where pipx and uv put a tool's command, named after the venv's directory
         home = bin_home()
+        doubt = others_can_change(home)  # from HOME, which under sudo -E is another user's
+        if doubt:
+            msg = f"refusing to put the link in {home}: {doubt}; give DEST"
+            raise VenvlinkError(msg)
         try:
-            home.mkdir(parents=True, exist_ok=True)
+            make_directories(home)
         except OSError as error:
             raise cannot_write(home, error) from None
         dest = home / state.venv.name

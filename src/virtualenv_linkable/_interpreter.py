@@ -30,6 +30,9 @@ LIB_NAME = re.compile(r"(python|pypy)(\d+\.\d+)(t?)")
 # libpython, or built in), PyPy pypy_main_startup. A #! wrapper names the Python it runs.
 _MARKERS = (b"Py_BytesMain", b"pypy_main_startup")
 _EXECUTABLE_MAGIC = (b"\x7fELF", b"\xcf\xfa\xed\xfe")  # ELF, 64-bit Mach-O
+# The entry point's name lies in the dynamic string table, near the start: 1.4 KB into pyenv's pythons, 95 KB into
+# Debian's static python3.11. A sparse "ELF" of terabytes is not read to its end.
+_SCAN = 32 << 20
 
 
 def is_python(path: Path) -> bool:
@@ -42,11 +45,11 @@ def is_python(path: Path) -> bool:
                 return b"python" in head or b"pypy" in head
             if not head.startswith(_EXECUTABLE_MAGIC):
                 return False
-            chunk, tail = head, b""
-            while chunk:
+            chunk, tail, left = head, b"", _SCAN
+            while chunk and left > 0:
                 if any(marker in tail + chunk for marker in _MARKERS):
                     return True
-                tail, chunk = chunk[-32:], stream.read(1 << 20)
+                tail, chunk, left = chunk[-32:], stream.read(1 << 20), left - len(chunk)
     except OSError:
         return False
     return False

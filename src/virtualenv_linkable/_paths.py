@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 from pathlib import Path
 
 
@@ -45,3 +47,17 @@ def bin_home() -> Path:
         if os.environ.get(name):
             return absolute(os.environ[name])
     return Path(os.path.expanduser("~/.local/bin"))
+
+
+def make_directories(path: Path) -> None:
+    """``mkdir -p path``, each directory made without others' write permission whatever the umask: under umask
+    000, a ``~/.local`` made 0777 would let any user add to your user site-packages, or replace your commands."""
+    umask = os.umask(0)
+    os.umask(umask)
+    missing = []
+    while not os.path.isdir(path) and path.parent != path:
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+            os.mkdir(directory, 0o777 & ~(umask | stat.S_IWOTH))

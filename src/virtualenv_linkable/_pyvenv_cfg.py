@@ -41,6 +41,8 @@ def read_bytes(path: Path) -> bytes:
         finally:
             os.close(fd)
     except OSError as error:
+        if error.errno == errno.ENODATA:
+            return b""
         if error.errno == errno.EINVAL:
             msg = f"{path} is not a regular file; it is not a pyvenv.cfg"
             raise VenvlinkError(msg) from None

@@ -18,6 +18,7 @@ import platformdirs
 
 from . import TYPE_CHECKING
 from ._atomic import Directory, LockHeldError
+from ._paths import make_directories
 from ._trust import others_can_change, user
 from .exceptions import VenvlinkError
 
@@ -111,18 +112,22 @@ class Registry:
         git refuses another user's repository; and it makes one only in a directory of the user's own or root's
         (``/tmp``), not in another user's home, where ``sudo -E`` and ``env_keep+=HOME`` point."""
         me, home = os.geteuid(), self.path.parent.parent
-        if not os.path.isdir(home):
-            if not create:
-                return None
-            doubt = others_can_change(home)  # mkdir goes by path: nobody else may choose where it lands
-            if doubt:
-                msg = (
-                    f"refusing to create {home} for the registry: {doubt}; set XDG_STATE_HOME to a directory of "
-                    "your own (sudo: -H, not -E)"
-                )
-                raise VenvlinkError(msg)
+        exists = os.path.isdir(home)
+        if not exists and not create:
+            return None
+        # the path, not only the directories opened: a link in another user's home (sudo -E) could name one of
+        # root's, such as /etc, and mkdir goes by path
+        doubt = others_can_change(home)
+        if doubt:
+            what = f"the registry {self.path}" if exists else f"to create {home} for the registry"
+            msg = (
+                f"refusing {what}: {doubt}, and venvlink runs the programs a registry names; set XDG_STATE_HOME to "
+                "a directory of your own (sudo: -H, not -E)"
+            )
+            raise VenvlinkError(msg)
+        if not exists:
             try:
-                home.mkdir(parents=True, exist_ok=True)
+                make_directories(home)
             except OSError as error:
                 msg = f"cannot create {home} for the registry: {error.strerror}"
                 raise VenvlinkError(msg) from None

@@ -189,7 +189,9 @@ class Explained:
     status: int = 0
 
 
-def _parse(output: bytes) -> list[Explained]:
+def _parse(output: bytes, asked: list[str]) -> list[Explained]:
+    """The records of ``output``, one per path ``asked``, in order (a path the stub could not make absolute, such
+    as one longer than PATH_MAX, has no ``start`` field: the path asked stands for it)."""
     records: list[dict[str, list[str]]] = []
     for item in output.split(b"\0")[:-1]:
         key, _, value = os.fsdecode(item).partition("=")
@@ -198,11 +200,11 @@ def _parse(output: bytes) -> list[Explained]:
         elif records:
             records[-1].setdefault(key, []).append(value)
     explained = []
-    for fields in records:
+    for fields, path in zip(records, asked):
         one = {key: values[0] for key, values in fields.items()}
         explained.append(
             Explained(
-                start=one["start"],
+                start=one.get("start", path),
                 hops=fields.get("hop", []),
                 found=one.get("found"),
                 pyvenv_cfgs=fields.get("pyvenv.cfg", []),
@@ -226,7 +228,7 @@ def _explain_batch(batch: list[str]) -> list[Explained]:
     except (OSError, subprocess.TimeoutExpired) as error:
         msg = f"cannot run venvlink's stub {template()}: {error}"
         raise VenvlinkError(msg) from None
-    answers = _parse(done.stdout)
+    answers = _parse(done.stdout, batch)
     if len(answers) != len(batch):
         said = done.stderr.decode(errors="replace").strip().splitlines()
         msg = f"venvlink's stub {template()} did not explain {batch[len(answers)]}: {said[-1] if said else ''}"

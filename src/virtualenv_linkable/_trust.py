@@ -107,24 +107,31 @@ def others_can_change(path: str | os.PathLike[str]) -> str | None:
 
 def open_regular(path: str | os.PathLike[str]) -> int:
     """A descriptor to read the regular file at ``path`` (links followed); OSError for anything else, which is
-    never opened: opening a device can act (a watchdog starts counting), a FIFO blocks or wakes its writer. Linux
-    checks the file through an ``O_PATH`` descriptor, which opens nothing, then reopens that very file; elsewhere
-    a check before the open and one after leave a race only a device's open can lose."""
+    never opened: opening a device can act (a watchdog starts counting), a FIFO blocks or wakes its writer. Nor is a
+    file of size 0 read (OSError ENODATA: it reads as empty): procfs files say 0, and reading one can take what
+    others wait for (root reading ``/proc/kmsg`` drains the kernel's log) or block. Linux checks the file through
+    an ``O_PATH`` descriptor, which opens nothing, then reopens that very file; elsewhere a check before the open
+    and one after leave a race only a device's open can lose."""
     if hasattr(os, "O_PATH"):
         handle = os.open(path, os.O_PATH | os.O_CLOEXEC)
         try:
-            if not stat.S_ISREG(os.fstat(handle).st_mode):
-                raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+            _check_regular(os.fstat(handle), path)
             with contextlib.suppress(FileNotFoundError):  # no /proc
-                return os.open(f"/proc/self/fd/{handle}", os.O_RDONLY | os.O_CLOEXEC)
+                return os.open(f"/proc/self/fd/{handle}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         finally:
             os.close(handle)
     before = os.stat(path)
-    if not stat.S_ISREG(before.st_mode):
-        raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+    _check_regular(before, path)
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     after = os.fstat(fd)
     if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
         os.close(fd)
         raise OSError(errno.EINVAL, "not the file checked", os.fspath(path))
     return fd
+
+
+def _check_regular(found: os.stat_result, path: str | os.PathLike[str]) -> None:
+    if not stat.S_ISREG(found.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+    if found.st_size == 0:
+        raise OSError(errno.ENODATA, "empty, or a file of procfs: not read", os.fspath(path))

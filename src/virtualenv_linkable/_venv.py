@@ -58,19 +58,25 @@ def entries(venv: Path, root: Path | None = None) -> list[Path]:
     except OSError as error:
         msg = f"cannot list {venv / 'bin'}: {error.strerror}; is {venv} a complete virtual environment?"
         raise VenvlinkError(msg) from None
-    python = os.path.realpath(bin_dir / "python")
+    python, real_bin = os.path.realpath(bin_dir / "python"), os.path.realpath(bin_dir)
     found = []
     for name in names:
         entry = bin_dir / name
         if name.startswith(".") or not (entry.is_file() or entry.is_symlink()):
             continue  # a link whose interpreter is gone stays an entry: convert must say what is missing
+        real = os.path.realpath(entry)
         if (
             ENTRY_NAME.fullmatch(name)
-            or (entry.is_symlink() and os.path.realpath(entry) == python)
+            # a link to the same file as python, or to another entry (3.14's venv --upgrade: 𝜋thon -> python3.14)
+            or (entry.is_symlink() and (real == python or _is_entry_in(real, real_bin)))
             or _stub.is_stub(entry)
         ):
             found.append(entry)
     return found
+
+
+def _is_entry_in(real: str, real_bin: str) -> bool:
+    return os.path.dirname(real) == real_bin and ENTRY_NAME.fullmatch(os.path.basename(real)) is not None
 
 
 def _through(directory: Directory) -> Path:

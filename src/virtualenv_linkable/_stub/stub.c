@@ -15,6 +15,9 @@
  * every start). libc only, one file; every failing call says what failed and on
  * which file.
  */
+#ifdef __linux__
+#define _GNU_SOURCE /* O_PATH, which glibc declares only here (musl with _XOPEN_SOURCE too) */
+#endif
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <fcntl.h>
@@ -312,14 +315,17 @@ static off_t macho_note(const char *head, ssize_t n)
 }
 
 /*
- * A descriptor to read the regular file name in dirfd (links followed); -1 and errno, or NOT_REGULAR. A start
- * opens as exec will: what it runs is its own choice. In explain mode, whose caller may ask about another user's
- * path as root and runs nothing, nothing but a regular file is ever opened: opening a device can act (a watchdog
- * starts counting), and a FIFO's writer would see a reader. Linux checks the file through an O_PATH descriptor,
- * which opens nothing, and reopens that very file; elsewhere (or without /proc) a check before the open and one
- * after it leave a race only a device's open can lose.
+ * A descriptor to read the regular file name in dirfd (links followed); -1 and errno, NOT_REGULAR, or EMPTY. A
+ * start opens as exec will: what it runs is its own choice. In explain mode, whose caller may ask about another
+ * user's path as root and runs nothing, nothing but a regular file is ever opened: opening a device can act (a
+ * watchdog starts counting), and a FIFO's writer would see a reader. Nor is a file read whose size is 0 (EMPTY:
+ * it reads as empty): procfs files say 0, and reading one can take what others wait for (/proc/kmsg drains the
+ * kernel's log) or block. Linux checks the file through an O_PATH descriptor, which opens nothing, and reopens
+ * that very file; elsewhere (or without /proc) a check before the open and one after it leave a race only a
+ * device's open can lose.
  */
 #define NOT_REGULAR (-2)
+#define EMPTY (-3)
 static int open_regular(int dirfd, const char *name)
 {
     struct stat before, after;
@@ -332,7 +338,12 @@ static int open_regular(int dirfd, const char *name)
     if (pathfd < 0)
         return -1;
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", pathfd);
-    fd = fstat(pathfd, &before) != 0 ? -1 : S_ISREG(before.st_mode) ? open(proc, O_RDONLY) : NOT_REGULAR;
+    if (fstat(pathfd, &before) != 0)
+        fd = -1;
+    else if (!S_ISREG(before.st_mode))
+        fd = NOT_REGULAR;
+    else
+        fd = before.st_size == 0 ? EMPTY : open(proc, O_RDONLY | O_NONBLOCK);
     close(pathfd);
     if (fd != -1 || errno != ENOENT)
         return fd;
@@ -341,6 +352,8 @@ static int open_regular(int dirfd, const char *name)
         return -1;
     if (!S_ISREG(before.st_mode))
         return NOT_REGULAR;
+    if (before.st_size == 0)
+        return EMPTY;
     fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK);
     if (fd >= 0 && (fstat(fd, &after) != 0 || after.st_dev != before.st_dev || after.st_ino != before.st_ino)) {
         close(fd);
@@ -359,6 +372,8 @@ static ssize_t read_head(const char *path, char *buf, size_t size, int *missing)
     off_t at;
     int fd = open_regular(AT_FDCWD, path); /* O_NONBLOCK: a FIFO planted as the interpreter must not hang us */
     *missing = fd == -1 && (errno == ENOENT || errno == ENOTDIR);
+    if (fd == EMPTY)
+        return 0;
     if (fd < 0)
         return -1;
     n = read(fd, buf, size);
@@ -729,7 +744,7 @@ static int open_cfg(const char *path, enum trust trust, const char *hop)
     if (trust != CPYTHON && fstatat(dirfd, "pyvenv.cfg", &entry_st, AT_SYMLINK_NOFOLLOW) != 0)
         die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
     fd = open_regular(dirfd, "pyvenv.cfg");
-    if (fd == -1 || (fd >= 0 && fstat(fd, &st) != 0))
+    if (fd == -1 || (fd >= 0 && fstat(fd, &st) != 0) || (fd == EMPTY && fstatat(dirfd, "pyvenv.cfg", &st, 0) != 0))
         die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
     close(dirfd);
     if (fd == NOT_REGULAR || !S_ISREG(st.st_mode))
@@ -756,11 +771,11 @@ static int open_cfg(const char *path, enum trust trust, const char *hop)
 
 static void read_cfg(struct cfg *c, const char *path, enum trust trust, const char *hop)
 {
-    ssize_t n;
+    ssize_t n = 0;
     size_t total = 0;
     int fd = open_cfg(path, trust, hop);
     /* a regular file reads short only at its end: one read() is enough for any pyvenv.cfg */
-    while ((n = read(fd, c->text + total, MAX_CFG + 1 - total)) > 0) {
+    while (fd != EMPTY && (n = read(fd, c->text + total, MAX_CFG + 1 - total)) > 0) {
         total += (size_t)n;
         if (total > MAX_CFG)
             die(EXIT_NOT_FOUND, "%s is larger than %d bytes, more than CPython 3.11+ reads; it is not a pyvenv.cfg",
@@ -768,8 +783,9 @@ static void read_cfg(struct cfg *c, const char *path, enum trust trust, const ch
         if ((size_t)n < MAX_CFG + 1 - (total - (size_t)n))
             break;
     }
-    close(fd);
-    if (n < 0)
+    if (fd != EMPTY)
+        close(fd);
+    if (fd != EMPTY && n < 0)
         die(EXIT_NOT_FOUND, "cannot read %s: %s", path, strerror(errno));
     parse_cfg(c, total, path);
 }
@@ -797,6 +813,8 @@ static const char *choose(char *out, const struct cfg *c, const char *cfg_path)
         make_absolute(out, values[i]);
         return keys[i];
     }
+    if (c->home[0] != '/') /* joined as it is, it would name a program in whatever directory the caller is in */
+        die(EXIT_NOT_FOUND, "home in %s is not an absolute path: %s", cfg_path, c->home);
     snprintf(name, sizeof name, "python%s", c->version);
     const char *const guesses[] = {name, "python3", "python"};
     for (int i = c->version[0] ? 0 : 1; i < 3; i++) {

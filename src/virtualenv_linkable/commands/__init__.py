@@ -19,24 +19,38 @@ EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3,
 SCHEMA = 2
 
 
+#: control characters as ``\xNN``: a path holds any byte but / and NUL, and another user's name must not move a
+#: terminal's cursor or hide the lines after it
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def printable(line: str) -> str:
+    """``line`` as one line a terminal shows as it is."""
+    return line.translate(_CONTROLS)
+
+
 class Output:
-    """Where a command's words go: its answer on stdout, notes on stderr; -q keeps only answers asked for as
-    JSON and errors, -v adds details."""
+    """Where a command's words go: its answer on stdout, notes and errors on stderr, each one printable line; -q
+    keeps only answers asked for as JSON and errors, -v adds details."""
 
     def __init__(self, verbosity: int) -> None:
         self.verbosity = verbosity
 
     def answer(self, line: str) -> None:
         if self.verbosity >= 0:
-            print(line)
+            print(printable(line))
 
     def note(self, line: str) -> None:
         if self.verbosity >= 0:
-            print(f"note: {line}", file=sys.stderr)
+            print(f"note: {printable(line)}", file=sys.stderr)
 
     def detail(self, line: str) -> None:
         if self.verbosity > 0:
-            print(line, file=sys.stderr)
+            print(printable(line), file=sys.stderr)
+
+    @staticmethod
+    def error(line: str, kind: str = "error") -> None:
+        print(f"venvlink: {kind}: {printable(line)}", file=sys.stderr)
 
     @staticmethod
     def json(document: dict[str, Any]) -> None:

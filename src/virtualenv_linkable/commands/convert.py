@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from .. import TYPE_CHECKING
 from . import EXIT_OK, EXIT_USAGE
 
@@ -38,7 +36,7 @@ def run(args: Namespace, out: Output) -> int:
     from .._convert import convert  # noqa: PLC0415
 
     if args.revert and args.python:
-        print("venvlink: error: --revert and --python do not go together", file=sys.stderr)
+        out.error("--revert and --python do not go together")
         return EXIT_USAGE
     result = convert(args.venv, revert=args.revert, python=args.python)
     names = ", ".join(result.entries)

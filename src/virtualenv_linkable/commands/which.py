@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from .. import TYPE_CHECKING
 from . import EXIT_OK, EXIT_PROBLEM, shown, text
 
@@ -67,7 +65,7 @@ def run(args: Namespace, out: Output) -> int:
     for hop in info["hops"][1:]:
         out.answer(f"  -> {hop}")
     if info["error"]:
-        print(f"venvlink: error: {info['error']}", file=sys.stderr)
+        out.error(info["error"])
         return EXIT_PROBLEM
     if info["via_stub"]:
         out.answer(f"pyvenv.cfg  {info['pyvenv_cfg'] or '(none: the interpreter recorded in this stub)'}")
