@@ -109,8 +109,8 @@ class Registry:
         that nothing swapped in after the check is used. None when it does not exist and ``create`` is false.
 
         venvlink runs the programs a registry names (doctor checks each venv), so it reads only the user's own, as
-        git refuses another user's repository; and it makes one only in a directory of the user's own or root's
-        (``/tmp``), not in another user's home, where ``sudo -E`` and ``env_keep+=HOME`` point."""
+        git refuses another user's repository, and only on a path no other user can change (``_trust``): not in
+        another user's home, where ``sudo -E`` and ``env_keep+=HOME`` point, nor through a link there."""
         me, home = os.geteuid(), self.path.parent.parent
         exists = os.path.isdir(home)
         if not exists and not create:

@@ -1,5 +1,5 @@
 """Before venvlink runs a program or changes a venv, whether anyone but you could change what its path names; and
-reading only regular files, so that no path makes venvlink open a device or a FIFO.
+reading only regular files, so that no path makes venvlink open a device or a FIFO, or read a procfs file.
 
 venvlink runs as whoever calls it, root included, on paths other users may have made: a venv in a directory a
 group can write, an interpreter found in an inherited ``$HOME``. A path is yours when every directory and link on

@@ -64,11 +64,10 @@ def entries(venv: Path, root: Path | None = None) -> list[Path]:
         entry = bin_dir / name
         if name.startswith(".") or not (entry.is_file() or entry.is_symlink()):
             continue  # a link whose interpreter is gone stays an entry: convert must say what is missing
-        real = os.path.realpath(entry)
         if (
             ENTRY_NAME.fullmatch(name)
             # a link to the same file as python, or to another entry (3.14's venv --upgrade: 𝜋thon -> python3.14)
-            or (entry.is_symlink() and (real == python or _is_entry_in(real, real_bin)))
+            or (entry.is_symlink() and ((real := os.path.realpath(entry)) == python or _is_entry_in(real, real_bin)))
             or _stub.is_stub(entry)
         ):
             found.append(entry)
