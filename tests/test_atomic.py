@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from virtualenv_linkable._atomic import Directory, Steps
+from virtualenv_linkable._atomic import Directory, Steps, temporary_name
 from virtualenv_linkable.exceptions import VenvlinkError
 
 
@@ -113,3 +113,13 @@ def test_keep_aside_mkdir_rmdir_unlink(tmp_path: Path) -> None:
         directory.unlink(aside)
         directory.unlink(aside)  # gone already: nothing to do
     assert not (tmp_path / aside).exists()
+
+
+@pytest.mark.parametrize("name", ["t" * 255, "é" * 127 + "x", "tool"])
+def test_a_temporary_name_fits_in_a_directory(name: str, tmp_path: Path) -> None:
+    """Beside a name of 237 bytes or more, the temporary name went past 255 bytes: such an entry or DEST could
+    never be converted or exported."""
+    temporary = temporary_name(name)
+    assert len(os.fsencode(temporary)) <= 255
+    (tmp_path / temporary).touch()
+    assert temporary.startswith(".") and temporary.endswith(".venvlink")

@@ -280,6 +280,40 @@ def test_umask_000_parents_and_a_dest_others_could_swap(world_readable_dir: Path
     assert list(shared.iterdir()) == []
 
 
+def test_umask_000_an_existing_dest_refused_keeps_its_mode(world_readable_dir: Path) -> None:
+    """An existing venv of root's (0755, used by others) in a directory a group can write, given as DEST under
+    umask 000: refused, and its mode is what it was (venvlink 0.3.0 made it 0700 first, locking everyone out)."""
+    if os.geteuid() != 0:
+        pytest.skip("a directory of a group root is not in needs root to make")
+    system = system_cpython()
+    shared = world_readable_dir / "shared"
+    (shared / "venv").mkdir(parents=True)
+    os.chown(shared, 0, NOBODY)
+    shared.chmod(0o2775)
+    cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", system.path]
+    result = run([*cmd, shared / "venv"], check=False, preexec_fn=lambda: os.umask(0))
+    assert result.returncode != 0
+    assert f"refusing to create a venv in {shared / 'venv'} under umask 000: every member of group " in (
+        result.stderr + result.stdout
+    )
+    assert stat.S_IMODE((shared / "venv").stat().st_mode) == 0o755
+
+
+def test_umask_000_an_existing_dest_others_could_fill_is_refused(current: Interpreter, tmp_path: Path) -> None:
+    """An existing DEST every user could write, not empty: what is in it may be another user's (a .pth put in
+    lib/ before the venv was made), and would stay. Refused, its mode and contents as they were."""
+    venv = tmp_path / "venv"
+    (venv / "lib").mkdir(parents=True)
+    (venv / "lib" / "planted.pth").write_text("import os\n")
+    venv.chmod(0o777)
+    cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", current.path, venv]
+    result = run(cmd, check=False, preexec_fn=lambda: os.umask(0))
+    assert result.returncode != 0
+    assert "other users could write it until now, and it is not empty" in result.stdout + result.stderr
+    assert stat.S_IMODE(venv.stat().st_mode) == 0o777
+    assert [p.name for p in venv.rglob("*")] == ["lib", "planted.pth"]
+
+
 @pytest.mark.parametrize("seeder", ["app-data", "pip"])
 def test_umask_000_nobody_else_writes_into_the_venv_while_it_is_made(
     seeder: str, world_readable_dir: Path, monkeypatch: pytest.MonkeyPatch

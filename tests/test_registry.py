@@ -303,3 +303,18 @@ def test_a_lock_timeout_that_is_not_a_number(current: Interpreter, tmp_path: Pat
         1,
         "venvlink: error: VENVLINK_LOCK_TIMEOUT is 'ten', not a number of seconds; set it to one, such as 10\n",
     )
+
+
+def test_a_registry_directory_others_can_write_is_refused(current: Interpreter, tmp_path: Path) -> None:
+    """Whoever can write the registry's directory can swap its files (with hard links allowed, make the lock file
+    one of yours): every user, a group you are not in, or a user named in its ACL."""
+    state = tmp_path / "state"
+    (state / "venvlink").mkdir(parents=True)
+    (state / "venvlink").chmod(0o777)
+    env = {**os.environ, "XDG_STATE_HOME": str(state)}
+    result = run([sys.executable, "-m", "virtualenv_linkable", "list"], check=False, env=env)
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"venvlink: error: refusing the registry {state / 'venvlink' / 'exports.json'}: every user can write "
+        f"{state / 'venvlink'}; run: chmod go-w {state / 'venvlink'}\n",
+    )

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
+import struct
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, run, venvlink
+from helpers import Interpreter, make_venv, run, venvlink
 from virtualenv_linkable import _pyvenv_cfg, _stub, _trust
 from virtualenv_linkable._interpreter import is_python
 
@@ -262,3 +265,95 @@ def test_links_in_another_users_home_choose_nothing_of_roots(
     )
     assert err.startswith(f"venvlink: error: refusing {what}: {home} belongs to {_trust.user(NOBODY)}")
     assert list(roots.iterdir()) == []
+
+
+def _acl_granting_write(uid: int) -> bytes:
+    """A POSIX access ACL (system.posix_acl_access) that lets ``uid`` write: what ``setfacl -m u:UID:rwx`` sets."""
+    entries = [
+        (0x01, 7, 0xFFFFFFFF),
+        (0x02, 7, uid),
+        (0x04, 5, 0xFFFFFFFF),
+        (0x10, 7, 0xFFFFFFFF),
+        (0x20, 5, 0xFFFFFFFF),
+    ]
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *entry) for entry in entries)
+
+
+@needs_root
+def test_write_granted_by_an_acl_is_seen(tmp_path: Path) -> None:
+    """``setfacl -m u:deploy:rwx /srv/app``: the mode shows only the group's write bit (the ACL's mask), and root
+    is in the directory's group. venvlink 0.3.0 took that for a group you are in, and ran the program a user named
+    in the ACL put there."""
+    srv = tmp_path / "srv"
+    (srv / "app").mkdir(parents=True)
+    try:
+        os.setxattr(srv, "system.posix_acl_access", _acl_granting_write(NOBODY))
+    except OSError as error:
+        pytest.skip(f"{tmp_path} takes no POSIX ACL: {error.strerror}")
+    assert stat.S_IMODE(srv.stat().st_mode) & 0o070 == 0o070
+    assert _trust.others_can_change(srv / "app") == (
+        f"{_trust.user(NOBODY)}, named in its ACL, can write {srv}, where {srv / 'app'} is"
+    )
+
+
+@needs_root
+def test_a_link_of_another_user_is_theirs(tmp_path: Path) -> None:
+    """A link another user owns, in a directory only root can write now: they made it when they could write
+    there (an ACL since removed, a group since left); what it names is theirs to choose, as far as venvlink knows."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "app").symlink_to("real")
+    os.lchown(tmp_path / "app", NOBODY, NOBODY)
+    assert _trust.others_can_change(tmp_path / "app") == f"{tmp_path / 'app'} belongs to {_trust.user(NOBODY)}"
+
+
+@needs_root
+def test_convert_python_takes_a_name_from_path_not_the_current_directory(current: Interpreter, tmp_path: Path) -> None:
+    """``venvlink convert --python python3.X VENV`` as root in a directory another user can write: venvlink 0.3.0
+    ran (and recorded) the ``python3.X`` found there, as if its path had been given."""
+    program, mark = _attackers_program(tmp_path, current)
+    shared = program.parent
+    name = f"python{current.version[0]}.{current.version[1]}"
+    (shared / name).symlink_to(program)
+    venv = tmp_path / "venv"
+    run([current.path, "-m", "venv", "--without-pip", venv])
+    env = {**os.environ, "PATH": str(tmp_path / "nothing")}
+    result = run(
+        [sys.executable, "-m", "virtualenv_linkable", "convert", "--python", name, venv],
+        check=False,
+        env=env,
+        cwd=shared,
+    )
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"venvlink: error: {name} is not on PATH; give its path (./{name} for one in the current directory)\n",
+    )
+    assert not mark.exists()
+
+
+@needs_root
+@pytest.mark.parametrize("command", ["export", "export --force", "remove"])
+def test_a_dest_whose_directory_another_user_can_point_elsewhere(
+    command: str, current: Interpreter, tmp_path: Path
+) -> None:
+    """Root exported to the team's ``/srv/team/bin/tool`` (``/srv/team`` 2775, a group root is not in); a member
+    replaced ``bin`` by a link to a directory of root's. venvlink 0.3.0 then removed, replaced or placed links in
+    root's directory. DEST's own directory may be shared; the directories above it may not."""
+    venv = make_venv(current, tmp_path / "venv")
+    roots = tmp_path / "roots"
+    roots.mkdir()
+    (roots / "tool").write_text("root's own file")
+    team = tmp_path / "team"
+    (team / "bin").mkdir(parents=True)
+    os.chown(team, 0, NOBODY)
+    team.chmod(0o2775)
+    if command == "remove":
+        assert venvlink("export", venv, team / "bin" / "tool")[0] == 1, "refused already"
+    (team / "bin").rename(team / "bin.old")
+    (team / "bin").symlink_to(roots)
+    os.lchown(team / "bin", NOBODY, NOBODY)
+    args = {"export": ["export", venv], "export --force": ["export", "--force", venv], "remove": ["remove"]}[command]
+    code, _, err = venvlink(*args, team / "bin" / "tool")
+    assert code == 1
+    assert err.startswith(f"venvlink: error: refusing {team / 'bin' / 'tool'}: ")
+    assert (roots / "tool").read_text() == "root's own file"
+    assert [p.name for p in roots.iterdir()] == ["tool"]

@@ -302,6 +302,30 @@ def test_explaining_reads_no_file_of_size_0(tmp_path: Path, printer: Path) -> No
     assert not [line for line in lines if f'"{root / "empty"}"' in line and "O_PATH" not in line]
 
 
+def test_explaining_without_proc_answers_as_with_it(
+    tmp_path: Path, printer: Path, stub: Path, request: pytest.FixtureRequest
+) -> None:
+    """Without /proc (a container, ``unshare -m``), explain mode cannot reopen the file it checked through
+    ``/proc/self/fd``: it opens, then checks that the file is the one it checked, as where there is no O_PATH."""
+    unshare = shutil.which("unshare")
+    if os.geteuid() != 0 or unshare is None or GIVEN_RUNNER:
+        pytest.skip("unmounting /proc in a mount namespace of its own needs root and unshare, and a native stub")
+    if request.node.callspec.params["stub"] == "asan+ubsan":
+        pytest.skip("AddressSanitizer itself needs /proc")
+    cases = [c for c in PLAIN_RUNS if not c.get("owners") and not c.get("link_owners")]
+    paths = []
+    for index, case in enumerate(cases):
+        build_layout(tmp_path / str(index), case, printer, stub)
+        paths.append(str(tmp_path / str(index) / case["run"]))
+    with_proc = subprocess.run([stub, _stub.EXPLAIN_PATHS, *paths], capture_output=True, check=False)
+    script = 'umount -l /proc && test ! -e /proc/self && exec "$0" "$@"'
+    without = subprocess.run(
+        [unshare, "--mount", "sh", "-c", script, stub, _stub.EXPLAIN_PATHS, *paths], capture_output=True, check=False
+    )
+    assert (without.returncode, without.stderr) == (with_proc.returncode, with_proc.stderr)
+    assert without.stdout == with_proc.stdout
+
+
 def test_debug_traces_every_hop(tmp_path: Path, printer: Path) -> None:
     case = next(c for c in CASES if c["name"] == "three hops, relative and absolute")
     root = tmp_path.resolve() / "case"

@@ -30,8 +30,9 @@ _LOCK_POLL = 0.05  # seconds between two tries of a held lock
 
 
 def temporary_name(name: str) -> str:
-    """A fresh hidden name beside ``name``; os.urandom, as secrets and tempfile cost more to import than to use."""
-    return f".{name}.{os.urandom(4).hex()}.venvlink"
+    """A fresh hidden name beside ``name``, within a name's 255 bytes whatever ``name``'s length; os.urandom, as
+    secrets and tempfile cost more to import than to use."""
+    return f".{os.fsdecode(os.fsencode(name)[:200])}.{os.urandom(4).hex()}.venvlink"
 
 
 def cannot_write(path: Path, error: OSError) -> VenvlinkError:

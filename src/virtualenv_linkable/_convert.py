@@ -15,7 +15,7 @@ from pathlib import Path
 from . import TYPE_CHECKING, __version__, _pyvenv_cfg, _stub
 from ._atomic import Directory, Steps
 from ._interpreter import VERSIONED_NAME, candidates, describe_kind, probe
-from ._paths import absolute
+from ._paths import absolute, located
 from ._registry import forget, remember
 from ._trust import others_can_change, user
 from ._venv import EXECUTABLE_KEY, KEYS, MARKER_KEY, RESTORE_KEY, Venv, pyvenv_cfg_of
@@ -161,7 +161,7 @@ def convert(
         if revert:
             done = _revert(state, venv_dir, steps)
         else:
-            done = convert_in(state, steps, venv_dir, python=absolute(python) if python is not None else None)
+            done = convert_in(state, steps, venv_dir, python=located(os.fspath(python)) if python is not None else None)
     if revert:
         forget(state.venv)
     elif done.changed or python is not None:

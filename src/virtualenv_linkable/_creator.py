@@ -206,13 +206,22 @@ class _Private:
                 "or under umask 022"
             )
             raise VenvlinkError(msg)
-        os.fchmod(venv.fd, 0o700)
-        doubt = others_can_change(dest)  # virtualenv writes by path: nobody else may put another directory there
+        doubt = others_can_change(dest, shared_end=True)  # virtualenv writes by path: nobody else may swap DEST
         if doubt:
             venv.close()
             if made:
                 os.rmdir(dest)
             msg = f"refusing to create a venv in {dest} under umask {umask:03o}: {doubt}; choose a DEST elsewhere"
+            raise VenvlinkError(msg)
+        shared = others_can_change(dest) is not None  # DEST itself: others could put things in it until now
+        os.fchmod(venv.fd, 0o700)  # only now: a DEST refused keeps its mode
+        if shared and os.listdir(venv.fd):  # what is in it may be theirs (checked once nobody else can add to it)
+            os.fchmod(venv.fd, stat.S_IMODE(found.st_mode))
+            venv.close()
+            msg = (
+                f"refusing to create a venv in {dest} under umask {umask:03o}: other users could write it until now, "
+                "and it is not empty; empty it, or choose a DEST elsewhere"
+            )
             raise VenvlinkError(msg)
         mode = (0o777 & ~umask) if made else stat.S_IMODE(found.st_mode)  # what it would have been without us
         return cls(venv, mode & ~stat.S_IWOTH)

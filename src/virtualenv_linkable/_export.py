@@ -71,6 +71,19 @@ def prefix_of(python: Path, shown: Path | None = None) -> str:
     return os.fsdecode(result.stdout)
 
 
+def _refuse_a_dest_others_can_redirect(given: Path) -> None:
+    """DEST's directory is resolved before anything is placed or removed there: a directory on the way that
+    another user can change (a team's, whose bin/ they made a link to /usr/bin) would choose where. Its own
+    directory may be shared: what is in it is theirs to change anyway, not which directory it is."""
+    doubt = others_can_change(given.parent, shared_end=True)
+    if doubt:
+        msg = (
+            f"refusing {given}: {doubt}, so another user could make it name a file elsewhere; give a DEST whose "
+            "directories only you and root can change"
+        )
+        raise VenvlinkError(msg)
+
+
 def _check(state: Venv, dest: Path, name: str, *, force: bool) -> Path:
     """Refuse what export must not do, before anything changes; the interpreter entry to link to."""
     venv = state.venv
@@ -210,6 +223,7 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
         except OSError as error:
             raise cannot_write(home, error) from None
         dest = home / state.venv.name
+    _refuse_a_dest_others_can_redirect(absolute(dest))
     venv, dest = state.venv, destination(dest)
     registry = registry or Registry()
     with registry.change() as records, Steps() as steps:
@@ -248,6 +262,8 @@ def remove(dest: str | os.PathLike[str], *, forget: bool = False, registry: Regi
     ``"venv"`` (``forget`` of a converted venv: forgotten, the venv left).
     """
     given, dest = absolute(dest), destination(dest)
+    if not forget:
+        _refuse_a_dest_others_can_redirect(given)
     registry = registry or Registry()
     with registry.change() as records:
         if str(dest) not in records.exports and str(given) in records.exports:

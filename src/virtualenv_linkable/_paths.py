@@ -7,6 +7,8 @@ import os
 import stat
 from pathlib import Path
 
+from .exceptions import VenvlinkError
+
 
 def absolute(path: str | os.PathLike[str]) -> Path:
     """``path`` made absolute as the kernel reads it: a ``..`` is the parent of what the directory before it really
@@ -61,3 +63,25 @@ def make_directories(path: Path) -> None:
     for directory in reversed(missing):
         with contextlib.suppress(FileExistsError):  # another process made it meanwhile
             os.mkdir(directory, 0o777 & ~(umask | stat.S_IWOTH))
+
+
+def located(name: str, search_path: str | None = None) -> Path:
+    """The file a shell runs for ``name``: the path itself when it has a ``/``, else the first executable regular
+    file on ``PATH``; an error naming what is wrong with it when it cannot run."""
+    if "/" not in name:
+        directories = (search_path if search_path is not None else os.environ.get("PATH", "")).split(os.pathsep)
+        for directory in directories:
+            candidate = Path(directory or ".") / name
+            if os.access(candidate, os.X_OK) and candidate.is_file():
+                return absolute(candidate)
+        msg = f"{name} is not on PATH; give its path (./{name} for one in the current directory)"
+        raise VenvlinkError(msg)
+    path = absolute(name)
+    if not path.exists():
+        what = "is a broken symlink" if path.is_symlink() else "does not exist"
+        msg = f"{path} {what}"
+        raise VenvlinkError(msg)
+    if not path.is_file() or not os.access(path, os.X_OK):
+        msg = f"{path} is {'a directory' if path.is_dir() else 'not executable'}; give the path of a python"
+        raise VenvlinkError(msg)
+    return path

@@ -146,12 +146,13 @@ class Registry:
                     raise VenvlinkError(msg) from None
             directory = parent.sub(self.path.parent.name)
         found = os.fstat(directory.fd)
-        if found.st_uid != me or found.st_mode & stat.S_IWOTH:
+        if found.st_uid != me:
             directory.close()
-            if found.st_uid != me:
-                raise self._foreign(self.path.parent, found.st_uid)
-            where = self.path.parent
-            msg = f"refusing the registry {self.path}: every user can write {where}; run: chmod o-w {where}"
+            raise self._foreign(self.path.parent, found.st_uid)
+        doubt = others_can_change(self.path.parent)  # a group's or an ACL's write too: its files could be swapped
+        if doubt:
+            directory.close()
+            msg = f"refusing the registry {self.path}: {doubt}; run: chmod go-w {self.path.parent}"
             raise VenvlinkError(msg)
         return directory
 

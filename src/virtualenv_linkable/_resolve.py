@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import _stub
 from ._interpreter import is_python
-from ._paths import absolute
+from ._paths import located
 from .exceptions import VenvlinkError
 
 
@@ -48,28 +48,6 @@ class Resolution:
     lost_venv: Path | None = None
     found: str | None = None
     stub_version: str | None = None
-
-
-def located(name: str, search_path: str | None = None) -> Path:
-    """The file a shell runs for ``name``: the path itself when it has a ``/``, else the first executable regular
-    file on ``PATH``; an error naming what is wrong with it when it cannot run."""
-    if "/" not in name:
-        directories = (search_path if search_path is not None else os.environ.get("PATH", "")).split(os.pathsep)
-        for directory in directories:
-            candidate = Path(directory or ".") / name
-            if os.access(candidate, os.X_OK) and candidate.is_file():
-                return absolute(candidate)
-        msg = f"{name} is not on PATH; give its path (./{name} for one in the current directory)"
-        raise VenvlinkError(msg)
-    path = absolute(name)
-    if not path.exists():
-        what = "is a broken symlink" if path.is_symlink() else "does not exist"
-        msg = f"{path} {what}"
-        raise VenvlinkError(msg)
-    if not path.is_file() or not os.access(path, os.X_OK):
-        msg = f"{path} is {'a directory' if path.is_dir() else 'not executable'}; give the path of a python"
-        raise VenvlinkError(msg)
-    return path
 
 
 def _beside(path: Path) -> Path | None:

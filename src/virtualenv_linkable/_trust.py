@@ -17,6 +17,7 @@ import grp
 import os
 import pwd
 import stat
+import struct
 from pathlib import Path
 
 from . import TYPE_CHECKING
@@ -44,18 +45,38 @@ def _owned(found: os.stat_result) -> bool:
     return found.st_uid in (0, os.geteuid())
 
 
-def _who_else_writes(found: os.stat_result) -> str | None:
-    """Who, besides the owner, can write the file or directory: every user, or a group the caller is not in."""
+_ACL = "system.posix_acl_access"
+_ACL_USER, _ACL_GROUP, _ACL_WRITE = 0x02, 0x08, 0x02  # linux/posix_acl_xattr.h: entries of (tag u16, perm u16, id u32)
+
+
+def _who_else_writes(found: os.stat_result, path: Path) -> str | None:
+    """Who, besides the owner, can write the file or directory: every user, a group the caller is not in, or a user
+    or group its ACL names (whose write the group bits, then the ACL's mask, show)."""
+    groups = {os.getegid(), *os.getgroups()}
     if found.st_mode & stat.S_IWOTH:
         return "every user"
-    if found.st_mode & stat.S_IWGRP and found.st_gid not in {os.getegid(), *os.getgroups()}:
+    if not found.st_mode & stat.S_IWGRP:
+        return None
+    acl = b""
+    with contextlib.suppress(OSError):
+        acl = os.getxattr(path, _ACL, follow_symlinks=False)
+    for at in range(4, len(acl) - 7, 8):
+        tag, perm, who = struct.unpack_from("<HHI", acl, at)
+        if perm & _ACL_WRITE and tag == _ACL_USER and who != os.geteuid():
+            return f"{user(who)}, named in its ACL,"
+        if perm & _ACL_WRITE and tag == _ACL_GROUP and who not in groups:
+            return f"every member of {_group(who)}, named in its ACL,"
+    if found.st_gid not in groups:
         return f"every member of {_group(found.st_gid)}"
     return None
 
 
-def _steps(path: str | os.PathLike[str]) -> Iterator[tuple[Path, os.stat_result, Path, os.stat_result | None]]:
-    """Each entry the kernel takes on the way to ``path``, links followed: the directory, its status, the entry and
-    its own status (None: it does not exist, and the walk ends)."""
+def _steps(
+    path: str | os.PathLike[str],
+) -> Iterator[tuple[Path, os.stat_result, Path, os.stat_result | None, bool]]:
+    """Each entry the kernel takes on the way to ``path``, links followed: the directory, its status, the entry, its
+    own status (None: it does not exist, and the walk ends), and whether it is the last name of the path as it
+    stands (a link there is followed further)."""
     current, pending, links = Path("/"), list(Path(os.path.join(os.getcwd(), path)).parts[1:]), 0
     found = os.lstat(current)
     while pending:
@@ -69,7 +90,7 @@ def _steps(path: str | os.PathLike[str]) -> Iterator[tuple[Path, os.stat_result,
             inside: os.stat_result | None = os.lstat(entry)
         except FileNotFoundError:
             inside = None
-        yield current, found, entry, inside
+        yield current, found, entry, inside, not pending
         if inside is None:
             return
         if stat.S_ISLNK(inside.st_mode):
@@ -84,24 +105,27 @@ def _steps(path: str | os.PathLike[str]) -> Iterator[tuple[Path, os.stat_result,
             current, found = entry, inside
 
 
-def others_can_change(path: str | os.PathLike[str]) -> str | None:
+def others_can_change(path: str | os.PathLike[str], *, shared_end: bool = False) -> str | None:
     """Why a user who is not you could change what ``path`` names, such as ``every member of group staff can write
     /usr/local, where /usr/local/venv is``; None when nobody but you and root can (see the module's rule). A path
-    that does not exist is judged up to where it stops: nobody else can create what is missing."""
-    last: os.stat_result | None = None
+    that does not exist is judged up to where it stops: nobody else can create what is missing. ``shared_end``: the
+    directory ``path`` names may itself be another user's, or writable by others (DEST's: they can change what is
+    in it, not which directory it is)."""
+    last: tuple[os.stat_result, Path] | None = None
     try:
-        for directory, found, entry, inside in _steps(path):
-            writer = _who_else_writes(found)
+        for directory, found, entry, inside, at_end in _steps(path):
+            writer = _who_else_writes(found, directory)
             if inside is None:
                 return f"{writer} can write {directory}, where {entry} would be" if writer else None
             if writer and not (found.st_mode & stat.S_ISVTX and _owned(inside)):
                 return f"{writer} can write {directory}, where {entry} is"
-            if not stat.S_ISLNK(inside.st_mode) and not _owned(inside):
+            link = stat.S_ISLNK(inside.st_mode)
+            if not _owned(inside) and not (shared_end and at_end and not link):  # a link too: its maker could write
                 return f"{entry} belongs to {user(inside.st_uid)}"
-            last = inside if not stat.S_ISLNK(inside.st_mode) else last
+            last = (inside, entry) if not link else last
+        writer = _who_else_writes(*last) if last is not None and not shared_end else None
     except OSError as error:
         return f"cannot check {path}: {error.strerror}"
-    writer = _who_else_writes(last) if last is not None else None
     return f"{writer} can write {path}" if writer else None
 
 

@@ -337,23 +337,23 @@ static int open_regular(int dirfd, const char *name)
     int pathfd = openat(dirfd, name, O_PATH);
     if (pathfd < 0)
         return -1;
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", pathfd);
-    if (fstat(pathfd, &before) != 0)
+    if (fstat(pathfd, &before) != 0) {
         fd = -1;
-    else if (!S_ISREG(before.st_mode))
-        fd = NOT_REGULAR;
-    else
-        fd = before.st_size == 0 ? EMPTY : open(proc, O_RDONLY | O_NONBLOCK);
+    } else if (!S_ISREG(before.st_mode) || before.st_size == 0) {
+        fd = S_ISREG(before.st_mode) ? EMPTY : NOT_REGULAR;
+    } else {
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", pathfd);
+        fd = open(proc, O_RDONLY | O_NONBLOCK);
+    }
     close(pathfd);
     if (fd != -1 || errno != ENOENT)
-        return fd;
-#endif
+        return fd; /* else there is no /proc: open, then check, as where there is no O_PATH */
+#else
     if (fstatat(dirfd, name, &before, 0) != 0)
         return -1;
-    if (!S_ISREG(before.st_mode))
-        return NOT_REGULAR;
-    if (before.st_size == 0)
-        return EMPTY;
+    if (!S_ISREG(before.st_mode) || before.st_size == 0)
+        return S_ISREG(before.st_mode) ? EMPTY : NOT_REGULAR;
+#endif
     fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK);
     if (fd >= 0 && (fstat(fd, &after) != 0 || after.st_dev != before.st_dev || after.st_ino != before.st_ino)) {
         close(fd);
@@ -741,7 +741,7 @@ static int open_cfg(const char *path, enum trust trust, const char *hop)
         die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
     if (trust == OWN_IF_ABOVE)
         trust = dir_st.st_dev == above.st_dev && dir_st.st_ino == above.st_ino ? CPYTHON : LAST_AS_WRITTEN;
-    if (trust != CPYTHON && fstatat(dirfd, "pyvenv.cfg", &entry_st, AT_SYMLINK_NOFOLLOW) != 0)
+    if (fstatat(dirfd, "pyvenv.cfg", &entry_st, AT_SYMLINK_NOFOLLOW) != 0)
         die(EXIT_NOT_FOUND, "cannot open %s: %s", path, strerror(errno));
     fd = open_regular(dirfd, "pyvenv.cfg");
     if (fd == -1 || (fd >= 0 && fstat(fd, &st) != 0) || (fd == EMPTY && fstatat(dirfd, "pyvenv.cfg", &st, 0) != 0))
@@ -762,10 +762,15 @@ static int open_cfg(const char *path, enum trust trust, const char *hop)
         die(EXIT_NOT_FOUND, "refusing %s: %s can write %s, where CPython looks for the venv (its pyvenv.cfg, "
             "its site-packages), so anyone could put code there; a venv belongs in a directory only its owner can "
             "write", path, who, open_to(&dir_st) ? dir : other);
-    /* a link (or hard link) to a file its maker cannot read: what it holds would show in a message to you */
+    /* a link (or hard link) to a file its maker cannot read: what it holds would show in a message to you, */
     if (!(st.st_mode & S_IROTH) && st.st_uid != dir_st.st_uid)
         die(EXIT_NOT_FOUND, "refusing %s: only uid %ld can read it, and its directory belongs to uid %ld; the "
             "venv's owner should give it a pyvenv.cfg of its own", path, (long)st.st_uid, (long)dir_st.st_uid);
+    /* ... or one it may not reach (a file readable by all, in a directory only its owner enters) */
+    if (S_ISLNK(entry_st.st_mode) && entry_st.st_uid != 0 && entry_st.st_uid != st.st_uid)
+        die(EXIT_NOT_FOUND, "refusing %s: it is a link of uid %ld to a file of uid %ld, which uid %ld may not be "
+            "able to read; its owner should put a copy there", path, (long)entry_st.st_uid, (long)st.st_uid,
+            (long)entry_st.st_uid);
     return fd;
 }
 

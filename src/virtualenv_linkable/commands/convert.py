@@ -27,8 +27,8 @@ def arguments(parser: ArgumentParser) -> None:
     parser.add_argument(
         "--python",
         metavar="PYTHON",
-        help="move VENV to this interpreter: the same implementation and X.Y (free-threaded or not) as VENV's, "
-        "for a base interpreter removed or upgraded to a new patch release",
+        help="move VENV to this interpreter (a path, or a name looked up on PATH): the same implementation and X.Y "
+        "(free-threaded or not) as VENV's, for a base interpreter removed or upgraded to a new patch release",
     )
 
 
