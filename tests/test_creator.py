@@ -274,7 +274,7 @@ def test_umask_000_parents_and_a_dest_others_could_swap(world_readable_dir: Path
     shared.chmod(0o777)
     result = run([*cmd, shared / "venv"], check=False, preexec_fn=lambda: os.umask(0))
     assert result.returncode != 0
-    assert f"refusing to create a venv in {shared / 'venv'} under umask 000: every user can write {shared}" in (
+    assert f"refusing to make a venv at {shared / 'venv'}: every user can write {shared}" in (
         result.stderr + result.stdout
     )
     assert list(shared.iterdir()) == []
@@ -293,9 +293,7 @@ def test_umask_000_an_existing_dest_refused_keeps_its_mode(world_readable_dir: P
     cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", system.path]
     result = run([*cmd, shared / "venv"], check=False, preexec_fn=lambda: os.umask(0))
     assert result.returncode != 0
-    assert f"refusing to create a venv in {shared / 'venv'} under umask 000: every member of group " in (
-        result.stderr + result.stdout
-    )
+    assert f"refusing to make a venv at {shared / 'venv'}: every member of group " in (result.stderr + result.stdout)
     assert stat.S_IMODE((shared / "venv").stat().st_mode) == 0o755
 
 
@@ -312,6 +310,28 @@ def test_umask_000_an_existing_dest_others_could_fill_is_refused(current: Interp
     assert "other users could write it until now, and it is not empty" in result.stdout + result.stderr
     assert stat.S_IMODE(venv.stat().st_mode) == 0o777
     assert [p.name for p in venv.rglob("*")] == ["lib", "planted.pth"]
+
+
+def test_a_dest_another_user_could_change_is_refused_before_anything_is_made(
+    current: Interpreter, world_readable_dir: Path
+) -> None:
+    """Root making a venv in a directory a group it is not in can write: refused before virtualenv makes anything
+    (venvlink 0.3.0 refused after, leaving half a venv), and the message says how to trust the directory."""
+    if os.geteuid() != 0:
+        pytest.skip("a directory of a group root is not in needs root to make")
+    lab = world_readable_dir / "lab"
+    lab.mkdir()
+    os.chown(lab, 0, NOBODY)
+    lab.chmod(0o2775)
+    cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", current.path]
+    result = run([*cmd, lab / "venv"], check=False)
+    assert result.returncode != 0
+    assert f"refusing to make a venv at {lab / 'venv'}: every member of group " in result.stdout + result.stderr
+    assert "VENVLINK_SAFE_DIRECTORIES" in result.stdout + result.stderr
+    assert not (lab / "venv").exists()
+    trusted = run([*cmd, lab / "venv"], check=False, env={**os.environ, "VENVLINK_SAFE_DIRECTORIES": str(lab)})
+    assert trusted.returncode == 0, trusted.stdout + trusted.stderr
+    assert is_stub(lab / "venv" / "bin" / "python")
 
 
 @pytest.mark.parametrize("seeder", ["app-data", "pip"])

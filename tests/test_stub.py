@@ -5,6 +5,7 @@ into a small program that prints its side, and hold the two together."""
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from helpers import STUB_SOURCE, compiler
-from virtualenv_linkable import _pyvenv_cfg, _stub, _trust
+from virtualenv_linkable import _macho, _pyvenv_cfg, _stub, _trust
 
 HARNESS = r"""
 #define VENVLINK_FUZZ /* stub.c without its main; die() returns here */
@@ -130,3 +131,17 @@ def test_one_pyvenv_cfg_parser(harness: Path, tmp_path: Path) -> None:
             continue
         python = [values[key].encode("utf-8", "surrogateescape") if key in values else b"\x01" for key in KEYS]
         assert python == stub_c, data
+
+
+def test_a_truncated_mach_o_is_no_stub(tmp_path: Path) -> None:
+    """A Mach-O header whose segment command ends at the end of the file, after a command that holds the identity:
+    venvlink 0.3.0 read past its end (an internal error in list and doctor, for any venv's bin/ holding one)."""
+    identity = struct.pack("<II", 0x1, 32) + _stub.IDENTITY.ljust(24, b"\0")
+    segment = struct.pack("<II", 0x19, 24) + b"__TEXT".ljust(16, b"\0")
+    data = _macho.MAGIC + struct.pack("<IIIIIII", 0x0100000C, 0, 2, 2, 56, 0, 0) + identity + segment
+    assert len(data) == 88
+    assert _macho.note(data) is None
+    (tmp_path / "zz").write_bytes(data)
+    facts = _stub.facts(tmp_path / "zz")  # its identity is there, so it counts as some stub: never the installed one
+    assert facts is not None
+    assert not facts.current

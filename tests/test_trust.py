@@ -357,3 +357,68 @@ def test_a_dest_whose_directory_another_user_can_point_elsewhere(
     assert err.startswith(f"venvlink: error: refusing {team / 'bin' / 'tool'}: ")
     assert (roots / "tool").read_text() == "root's own file"
     assert [p.name for p in roots.iterdir()] == ["tool"]
+
+
+@needs_root
+def test_a_venv_whose_bin_a_group_can_write_is_not_converted(current: Interpreter, tmp_path: Path) -> None:
+    """A lab's venv of root's whose bin/ the lab can write (root is not in it): a member pointed bin/python at a
+    program of theirs, which venvlink 0.3.0's convert ran as root, then recorded for every later start."""
+    program, mark = _attackers_program(tmp_path, current)
+    venv = tmp_path / "venv"
+    run([current.path, "-m", "venv", "--without-pip", venv])
+    os.chown(venv / "bin", 0, NOBODY)
+    (venv / "bin").chmod(0o2775)
+    (venv / "bin" / "python").unlink()
+    (venv / "bin" / "python").symlink_to(program)
+    os.lchown(venv / "bin" / "python", NOBODY, NOBODY)
+    code, _, err = venvlink("convert", venv)
+    assert code == 1
+    assert f"can write {venv / 'bin'}" in err
+    assert not mark.exists()
+    (venv / "bin").chmod(0o755)  # the group's write taken back; the link the member made stays theirs
+    code, _, err = venvlink("convert", venv)
+    assert code == 1
+    assert err.startswith(f"venvlink: error: refusing to change {venv}: {venv / 'bin' / 'python'} belongs to ")
+    assert not mark.exists()
+
+
+@needs_root
+def test_export_runs_nothing_of_a_venv_whose_site_packages_a_group_can_write(
+    current: Interpreter, tmp_path: Path
+) -> None:
+    """export runs the venv's python once for its sys.prefix, which site.py sets, running the .pth files of its
+    site-packages: where a lab root is not in can write them, nothing is run."""
+    venv = make_venv(current, tmp_path / "venv")
+    mark = tmp_path / "ran"
+    for site_packages in venv.glob("lib/*/site-packages"):
+        os.chown(site_packages, 0, NOBODY)
+        site_packages.chmod(0o2775)
+        (site_packages / "mark.pth").write_text(f"import pathlib; pathlib.Path({str(mark)!r}).touch()\n")
+    assert venvlink("export", venv, tmp_path / "tool")[0] == 0
+    assert not mark.exists()
+
+
+def test_kernel_files_are_not_read(tmp_path: Path) -> None:
+    """sysfs files say their size is 4096, and a read can clear a device's state or fail (EINVAL): venvlink
+    reads none (``list`` and ``doctor`` stopped at one a user linked into a venv's bin/)."""
+    sysfs = next((Path(p) for p in ("/sys/kernel/uevent_seqnum", "/sys/kernel/profiling") if Path(p).is_file()), None)
+    if sysfs is None:
+        pytest.skip("no /sys/kernel/uevent_seqnum or /sys/kernel/profiling here")
+    with pytest.raises(OSError, match="a file of the kernel's, not read"):
+        _trust.open_regular(sysfs)
+    (tmp_path / "zz").symlink_to(sysfs)
+    assert not _stub.is_stub(tmp_path / "zz")
+
+
+@needs_root
+def test_safe_directories_are_trusted_as_told(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container's root on a workspace a user owns: refused, unless VENVLINK_SAFE_DIRECTORIES lists it, as git's
+    safe.directory does; who can replace the listed directory itself is still asked."""
+    workspace = tmp_path / "workspace"
+    (workspace / "proj").mkdir(parents=True)
+    os.chown(workspace, NOBODY, NOBODY)
+    assert _trust.others_can_change(workspace / "proj") == f"{workspace} belongs to {_trust.user(NOBODY)}"
+    monkeypatch.setenv("VENVLINK_SAFE_DIRECTORIES", f"/nonexistent{os.pathsep}{workspace}")
+    assert _trust.others_can_change(workspace / "proj") is None
+    tmp_path.chmod(0o777)  # whoever can write its parent could put another directory there
+    assert _trust.others_can_change(workspace / "proj") == f"every user can write {tmp_path}, where {workspace} is"

@@ -271,25 +271,27 @@ def test_explaining_opens_no_fifo_or_device(name: str, tmp_path: Path, printer: 
     assert not opened, f"explaining {case['run']} opened {fifo}"
 
 
-def test_explaining_reads_no_file_of_size_0(tmp_path: Path, printer: Path) -> None:
-    """procfs files say their size is 0, and reading one can take what others wait for (root reading /proc/kmsg
-    drains the kernel's log) or block: asked to explain, the stub does not read such a file, as an interpreter or
-    as a pyvenv.cfg; it reads as empty. (strace shows the reads: a read of an empty file changes nothing else.)"""
+def test_explaining_reads_no_file_of_size_0_nor_of_the_kernels(tmp_path: Path) -> None:
+    """procfs files say their size is 0, sysfs files 4096, and reading one can take what others wait for (root
+    reading /proc/kmsg drains the kernel's log), block, or clear a device's state: asked to explain, the stub reads
+    no file of size 0 (it reads as empty), nor one of the kernel's file systems, as an interpreter or as a
+    pyvenv.cfg. (strace shows the opens: a read of an empty file changes nothing else.)"""
     strace = shutil.which("strace")
     if strace is None:
         pytest.skip("strace is not installed (apt install strace)")
+    kernels = next((Path(p) for p in ("/sys/kernel/uevent_seqnum", "/sys/kernel/profiling") if Path(p).is_file()), None)
     root = tmp_path.resolve()
-    (root / "v" / "bin").mkdir(parents=True)
-    (root / "v" / "bin" / "python").write_bytes(_stub.template().read_bytes())
-    (root / "v" / "bin" / "python").chmod(0o755)
     (root / "empty").touch(mode=0o755)
-    (root / "v" / "pyvenv.cfg").write_text(f"home = {root}\nvenvlink-executable = {root / 'empty'}\n")
-    (root / "w" / "bin").mkdir(parents=True)
-    (root / "w" / "bin" / "python").write_bytes(_stub.template().read_bytes())
-    (root / "w" / "bin" / "python").chmod(0o755)
-    (root / "w" / "pyvenv.cfg").touch()
+    cfgs = {"v": f"home = {root}\nvenvlink-executable = {root / 'empty'}\n", "w": ""}
+    if kernels is not None:
+        cfgs["k"] = f"home = {root}\nvenvlink-executable = {kernels}\n"
+    for venv, cfg in cfgs.items():
+        (root / venv / "bin").mkdir(parents=True)
+        (root / venv / "bin" / "python").write_bytes(_stub.template().read_bytes())
+        (root / venv / "bin" / "python").chmod(0o755)
+        (root / venv / "pyvenv.cfg").write_text(cfg)
     log = tmp_path / "strace.log"
-    paths = [root / "v" / "bin" / "python", root / "w" / "bin" / "python"]
+    paths = [root / venv / "bin" / "python" for venv in cfgs]
     subprocess.run(
         [strace, "-f", "-e", "trace=open,openat", "-o", log, _stub.template(), _stub.EXPLAIN_PATHS, *paths],
         capture_output=True,
@@ -297,9 +299,11 @@ def test_explaining_reads_no_file_of_size_0(tmp_path: Path, printer: Path) -> No
     )
     lines = log.read_text().splitlines()
     reopened = [line for line in lines if '"/proc/self/fd/' in line]
-    assert len(reopened) == 1, "only v's pyvenv.cfg, which is not empty, is read: not w's, nor the interpreter"
-    assert [line for line in lines if f'"{root / "empty"}"' in line and "O_PATH" in line], "it was looked at"
-    assert not [line for line in lines if f'"{root / "empty"}"' in line and "O_PATH" not in line]
+    assert len(reopened) == len(cfgs) - 1, "only the pyvenv.cfg files not empty are read: not w's, nor interpreters"
+    for looked_at in (root / "empty", kernels):
+        if looked_at is not None:
+            assert [line for line in lines if f'"{looked_at}"' in line and "O_PATH" in line], looked_at
+            assert not [line for line in lines if f'"{looked_at}"' in line and "O_PATH" not in line], looked_at
 
 
 def test_explaining_without_proc_answers_as_with_it(

@@ -17,7 +17,7 @@ from ._atomic import Directory, Steps
 from ._interpreter import VERSIONED_NAME, candidates, describe_kind, probe
 from ._paths import absolute, located
 from ._registry import forget, remember
-from ._trust import others_can_change, user
+from ._trust import SAFE, others_can_change, user
 from ._venv import EXECUTABLE_KEY, KEYS, MARKER_KEY, RESTORE_KEY, Venv, pyvenv_cfg_of
 from .exceptions import VenvlinkError
 
@@ -183,13 +183,20 @@ def hold(venv: Path, steps: Steps) -> Directory:
             f"venv runs its interpreter and writes into it as you; run venvlink as {who}"
         )
         raise VenvlinkError(msg)
-    # the path, not only the directory held: whoever can put another directory at it could choose what runs
-    doubt = others_can_change(venv / "pyvenv.cfg")
+    # the path, not only the directory held: whoever can put another directory at it could choose what runs; and
+    # bin/ (libexec/), whose entries name the interpreter converting runs
+    doubt = next(
+        (
+            found
+            for path in (venv / "pyvenv.cfg", venv / "bin", venv / "libexec")
+            if os.path.lexists(path) and (found := others_can_change(path))
+        ),
+        None,
+    )
     if doubt:
         msg = (
             f"refusing to change {venv}: {doubt}, so another user could have changed what it runs, and changing it "
-            "runs it; check it, and keep it where only you and root can write (chmod o-w, or g-w for a group you "
-            "are not in); nothing was changed"
+            f"runs it; {SAFE}; nothing was changed"
         )
         raise VenvlinkError(msg)
     return venv_dir
@@ -198,6 +205,14 @@ def hold(venv: Path, steps: Steps) -> Directory:
 def convert_in(state: Venv, steps: Steps, venv_dir: Directory, *, python: Path | None = None) -> Conversion:
     """:func:`convert` of the venv held as ``venv_dir`` (:func:`hold`), its changes recorded in ``steps``: undone
     if the larger change they belong to fails."""
+    for entry in state.entries:  # its owner chose what it runs: a link another user made is theirs to point
+        owner = os.lstat(entry).st_uid
+        if owner not in (0, os.geteuid()):
+            msg = (
+                f"refusing to change {state.venv}: {state.shown(entry)} belongs to {user(owner)}, who chose what it "
+                "runs, and changing the venv runs it; replace it with a link of your own, then convert it"
+            )
+            raise VenvlinkError(msg)
     if python is not None:
         return _move(state, python, steps, venv_dir)
     interpreter = interpreter_of(state)

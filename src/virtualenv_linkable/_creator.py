@@ -24,7 +24,7 @@ from ._export import export
 from ._interpreter import SUPPORTED
 from ._paths import make_directories
 from ._registry import remember
-from ._trust import others_can_change
+from ._trust import SAFE, others_can_change
 from ._venv import KEYS, Venv
 from .exceptions import VenvlinkError
 
@@ -127,6 +127,10 @@ class LinkableCreator(ViaGlobalRefApi):
     def create(self) -> None:
         """Create the builtin venv, put the stub in place of each interpreter (recording what was there), and make
         each ``--export``; remember the venv in venvlink's registry, for ``venvlink doctor --fix``."""
+        doubt = others_can_change(Path(self.dest), shared_end=True)  # before anything is made: not half a venv
+        if doubt:
+            msg = f"refusing to make a venv at {self.dest}: {doubt}, so another user could change what it runs; {SAFE}"
+            raise VenvlinkError(msg)
         private = _Private.make(Path(self.dest))  # before the builtin makes anything in DEST
         self._builtin.create()  # it writes pyvenv.cfg itself once: not the last write
         if private is not None:

@@ -153,8 +153,10 @@ def _verify(where: Directory, record: Export, venv: Path, entry: Path) -> None:
             f"nothing was changed (see: venvlink which {entry})"
         )
         raise VenvlinkError(msg)
-    if os.stat(venv).st_uid != os.geteuid() or others_can_change(entry):
-        return  # another user's venv: what it runs is theirs to choose, and is run when you run the link, not now
+    # site.py sets a venv's sys.prefix and runs the .pth files of its site-packages, which a lab's members may write
+    shared = [entry, *venv.glob("lib*/*/site-packages")]
+    if os.stat(venv).st_uid != os.geteuid() or any(others_can_change(path) for path in shared):
+        return  # what it runs is not yours alone to choose, and is run when you run the link, not now
     started = prefix_of(Path(os.path.realpath(entry)), shown=entry)
     if not same_directory(started, venv):
         msg = f"{entry} runs with sys.prefix = {started}, not {venv}; nothing was changed"

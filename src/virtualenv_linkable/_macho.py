@@ -50,8 +50,8 @@ def _commands(data: bytes) -> Iterator[tuple[int, int, int]]:
 def section(data: bytes, segment: bytes, name: bytes) -> tuple[int, int] | None:
     """The file offset and size of the section ``segment,name``, or None."""
     for cmd, at, size in _commands(data):
-        if cmd != _LC_SEGMENT_64 or data[at + 8 : at + 24].rstrip(b"\0") != segment:
-            continue
+        if cmd != _LC_SEGMENT_64 or size < 72 or data[at + 8 : at + 24].rstrip(b"\0") != segment:
+            continue  # a segment command is 72 bytes before its sections: a shorter one is not read past its end
         (sections,) = struct.unpack_from("<I", data, at + 64)
         for index in range(sections):
             header = at + 72 + 80 * index
@@ -129,8 +129,12 @@ def signature_valid(data: bytes) -> bool:
 def resign(data: bytes) -> bytes:
     """``data`` with the page hashes of its ad-hoc signature made those of its pages; unchanged if unsigned."""
     result = bytearray(data)
-    for directory in _code_directories(data):
-        slots, now = _page_hashes(bytes(result), directory)
-        for (at, _), value in zip(slots, now):
-            result[at : at + len(value)] = value
+    try:
+        for directory in _code_directories(data):
+            slots, now = _page_hashes(bytes(result), directory)
+            for (at, _), value in zip(slots, now):
+                result[at : at + len(value)] = value
+    except struct.error:  # offsets past the file's end
+        msg = "its code signature is malformed"
+        raise SignatureError(msg) from None
     return bytes(result)

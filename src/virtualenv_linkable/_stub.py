@@ -7,6 +7,7 @@ as a start through that path would, and prints a record instead of exec'ing.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import struct
@@ -75,8 +76,9 @@ def _stub_bytes(fd: int) -> bytes | None:
 
 def read_stub(path: Path) -> bytes | None:
     """The bytes of ``path`` (links followed) if it is a venvlink stub of any version, else None."""
-    with _opened(path) as opened:
+    with _opened(path) as opened, contextlib.suppress(OSError):  # a file that refuses reads is not a stub
         return _stub_bytes(opened[0]) if opened else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,10 @@ def facts(path: Path) -> Facts | None:
         fd, found = opened
         key = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
         if key not in _known:
-            data = _stub_bytes(fd)
+            try:
+                data = _stub_bytes(fd)
+            except OSError:  # a sysfs file that refuses reads, say: not a stub
+                data = None
             _known[key] = None if data is None else Facts(version(data), recorded(data), is_current(data))
         return _known[key]
 
@@ -117,7 +122,7 @@ def _note(data: bytes) -> int | None:
         at = section + _HEADER
         return at if data[at : at + len(IDENTITY) + 1] == IDENTITY + b"\0" else None
     at = data.find(IDENTITY + b"\0", 0, HEAD)
-    return None if at < 0 else at
+    return None if at < _HEADER else at  # a note has its header before the identity
 
 
 def _recorded_size(data: bytes, at: int) -> int:

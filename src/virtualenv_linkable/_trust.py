@@ -5,8 +5,13 @@ venvlink runs as whoever calls it, root included, on paths other users may have 
 group can write, an interpreter found in an inherited ``$HOME``. A path is yours when every directory and link on
 the way to it (as the kernel follows them), and the file itself, belong to you or root, and none of those
 directories lets a user who is not you add or replace an entry: writable by every user or by a group you are not
-in, unless sticky (then only the entry taken must be yours or root's, as in ``/tmp``). A group you are in is
-trusted as you trust it when you run what its members put in its directories (a lab's shared venv).
+in, or by a user or group an ACL names, unless sticky (then only the entry taken must be yours or root's, as in
+``/tmp``). A group you are in is trusted as you trust it when you run what its members put in its directories (a
+lab's shared venv).
+
+``VENVLINK_SAFE_DIRECTORIES`` (directories, separated as in ``PATH``) says whom else you trust, as git's
+``safe.directory`` does: under each, who owns and who can write is not asked (a container's root on a workspace
+mounted from a user's home; a project directory an HPC group leader owns).
 """
 
 from __future__ import annotations
@@ -26,6 +31,14 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 _MAX_LINKS = 40  # as the kernel follows them
+#: the way out of a refusal, for messages
+SAFE = (
+    "keep it where only you and root can write (chmod o-w, or g-w for a group you are not in), or, if you trust "
+    "who can, list the directory in VENVLINK_SAFE_DIRECTORIES"
+)
+# procfs and sysfs files are the kernel's: reading one can take what others wait for (/proc/kmsg drains its log),
+# block, or clear a device's state; those of size 0 are not read anyway
+_KERNEL_FILES = ("/proc/", "/sys/")
 
 
 def user(uid: int) -> str:
@@ -112,17 +125,21 @@ def others_can_change(path: str | os.PathLike[str], *, shared_end: bool = False)
     directory ``path`` names may itself be another user's, or writable by others (DEST's: they can change what is
     in it, not which directory it is)."""
     last: tuple[os.stat_result, Path] | None = None
+    safe = [Path(os.path.realpath(d)) for d in os.environ.get("VENVLINK_SAFE_DIRECTORIES", "").split(os.pathsep) if d]
     try:
         for directory, found, entry, inside, at_end in _steps(path):
-            writer = _who_else_writes(found, directory)
+            trusted = any(entry == safe_dir or safe_dir in entry.parents for safe_dir in safe)
+            # whoever can write a directory you trust is as you trust them; who can replace it is still asked
+            writer = None if trusted and entry not in safe else _who_else_writes(found, directory)
             if inside is None:
                 return f"{writer} can write {directory}, where {entry} would be" if writer else None
             if writer and not (found.st_mode & stat.S_ISVTX and _owned(inside)):
                 return f"{writer} can write {directory}, where {entry} is"
             link = stat.S_ISLNK(inside.st_mode)
-            if not _owned(inside) and not (shared_end and at_end and not link):  # a link too: its maker could write
+            mine = _owned(inside) or trusted or (shared_end and at_end and not link)
+            if not mine:  # a link too: whoever made it could write there
                 return f"{entry} belongs to {user(inside.st_uid)}"
-            last = (inside, entry) if not link else last
+            last = None if trusted else (inside, entry) if not link else last
         writer = _who_else_writes(*last) if last is not None and not shared_end else None
     except OSError as error:
         return f"cannot check {path}: {error.strerror}"
@@ -141,6 +158,8 @@ def open_regular(path: str | os.PathLike[str]) -> int:
         try:
             _check_regular(os.fstat(handle), path)
             with contextlib.suppress(FileNotFoundError):  # no /proc
+                if os.readlink(f"/proc/self/fd/{handle}").startswith(_KERNEL_FILES):
+                    raise OSError(errno.EINVAL, "a file of the kernel's, not read", os.fspath(path))
                 return os.open(f"/proc/self/fd/{handle}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         finally:
             os.close(handle)

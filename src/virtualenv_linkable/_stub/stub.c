@@ -37,6 +37,7 @@
 #endif
 #ifdef __linux__
 #include <sys/auxv.h>
+#include <sys/vfs.h>
 #endif
 
 #ifndef VENVLINK_VERSION
@@ -319,13 +320,30 @@ static off_t macho_note(const char *head, ssize_t n)
  * start opens as exec will: what it runs is its own choice. In explain mode, whose caller may ask about another
  * user's path as root and runs nothing, nothing but a regular file is ever opened: opening a device can act (a
  * watchdog starts counting), and a FIFO's writer would see a reader. Nor is a file read whose size is 0 (EMPTY:
- * it reads as empty): procfs files say 0, and reading one can take what others wait for (/proc/kmsg drains the
- * kernel's log) or block. Linux checks the file through an O_PATH descriptor, which opens nothing, and reopens
+ * it reads as empty), or one of the kernel's file systems: procfs files say 0, sysfs files 4096, and reading one
+ * can take what others wait for (/proc/kmsg drains the kernel's log), block, or clear a device's state. Linux checks the file through an O_PATH descriptor, which opens nothing, and reopens
  * that very file; elsewhere (or without /proc) a check before the open and one after it leave a race only a
  * device's open can lose.
  */
 #define NOT_REGULAR (-2)
 #define EMPTY (-3)
+#ifdef O_PATH
+/* Whether the file lies in one of the kernel's own file systems (procfs, sysfs, debugfs, tracefs, securityfs,
+ * configfs, cgroup, efivarfs), whose files say what size they like, and whose reads can act. */
+static int kernels(int fd)
+{
+    static const unsigned long magics[] = {0x9fa0, 0x62656572, 0x64626720, 0x74726163, 0x73636673, 0x62656570,
+                                           0x63677270, 0x27e0eb, 0xde5e81e4};
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0)
+        return 1;
+    for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++)
+        if ((unsigned long)fs.f_type == magics[i])
+            return 1;
+    return 0;
+}
+#endif
+
 static int open_regular(int dirfd, const char *name)
 {
     struct stat before, after;
@@ -339,8 +357,8 @@ static int open_regular(int dirfd, const char *name)
         return -1;
     if (fstat(pathfd, &before) != 0) {
         fd = -1;
-    } else if (!S_ISREG(before.st_mode) || before.st_size == 0) {
-        fd = S_ISREG(before.st_mode) ? EMPTY : NOT_REGULAR;
+    } else if (!S_ISREG(before.st_mode) || before.st_size == 0 || kernels(pathfd)) {
+        fd = S_ISREG(before.st_mode) && before.st_size == 0 ? EMPTY : NOT_REGULAR;
     } else {
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", pathfd);
         fd = open(proc, O_RDONLY | O_NONBLOCK);
