@@ -334,6 +334,33 @@ def test_a_dest_another_user_could_change_is_refused_before_anything_is_made(
     assert is_stub(lab / "venv" / "bin" / "python")
 
 
+def test_a_link_another_user_made_in_dest_is_refused_before_clear(
+    current: Interpreter, world_readable_dir: Path
+) -> None:
+    """The seventh review: a team member's link ``/srv/team/proj -> /root/project`` made root's ``--clear`` delete
+    ``/root/project/venv`` (virtualenv resolves DEST before any creator sees it, and clears before ``create``):
+    DEST is checked as given, while virtualenv parses it, before anything is deleted or made."""
+    if os.geteuid() != 0:
+        pytest.skip("a link another user owns, in a directory of a group root is not in, needs root to make")
+    private = world_readable_dir / "private"
+    (private / "venv").mkdir(parents=True, mode=0o700)
+    (private / "venv" / "data.txt").write_text("precious")
+    team = world_readable_dir / "team"
+    team.mkdir()
+    os.chown(team, 0, NOBODY)
+    team.chmod(0o2775)
+    (team / "proj").symlink_to(private)
+    os.lchown(team / "proj", NOBODY, NOBODY)
+    cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "--clear", "-p"]
+    result = run([*cmd, current.path, team / "proj" / "venv"], check=False)
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert f"refusing to make a venv at {team / 'proj' / 'venv'}: every member of group " in said
+    assert "Traceback" not in said
+    assert (private / "venv" / "data.txt").read_text() == "precious"
+    assert sorted(p.name for p in (private / "venv").iterdir()) == ["data.txt"]
+
+
 @pytest.mark.parametrize("seeder", ["app-data", "pip"])
 def test_umask_000_nobody_else_writes_into_the_venv_while_it_is_made(
     seeder: str, world_readable_dir: Path, monkeypatch: pytest.MonkeyPatch

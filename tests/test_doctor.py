@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers import Interpreter, make_stale, make_venv, run, venvlink
-from virtualenv_linkable import _stub
+from virtualenv_linkable import _doctor, _stub
 from virtualenv_linkable.__main__ import main
 
 
@@ -183,3 +184,51 @@ def test_malformed_entries_are_reported_and_kept(entry: object, why: str, curren
             f"forgot {dest}'s malformed registry entry; any file there is left as it is\n",
         )
         assert dest not in json.loads(registry.read_text())["exports"]
+
+
+def test_one_venv_made_to_fail_stops_no_other(current: Interpreter, tmp_path: Path) -> None:
+    """The seventh review: a venv another user made again where root's converted venv was (/tmp), with an
+    interpreter name too long for the file system, or a stub whose recorded slot is full (no NUL), stopped root's
+    list, doctor and doctor --fix for every entry ("File name too long"; "reinstall venvlink")."""
+    long_name, full_slot, fine = (make_venv(current, tmp_path / n) for n in ("long", "full", "fine"))
+    cfg = long_name / "pyvenv.cfg"
+    cfg.write_text(
+        cfg.read_text().replace(f"venvlink-executable = {current.real}", f"venvlink-executable = /{'0' * 300}")
+    )
+    stub = full_slot / "bin" / "python"
+    data = bytearray(stub.read_bytes())
+    at = _stub._note(bytes(data))
+    assert at is not None
+    size = _stub._recorded_size(bytes(data), at)
+    data[at + _stub._RECORDED_AT : at + _stub._RECORDED_AT + size] = b"/x" * (size // 2)
+    stub.unlink()
+    stub.write_bytes(bytes(data))
+    stub.chmod(0o755)
+    states = {v["venv"]: v["state"] for v in json.loads(venvlink("list", "--json")[1])["venvs"]}
+    assert states == {str(long_name): "interpreter gone", str(full_slot): "stale stub", str(fine): "ok"}
+    code, out, err = venvlink("which", stub)
+    assert code == 0, err
+    assert err == f"note: this stub is not the installed venvlink's; upgrade it: venvlink convert {full_slot}\n"
+    code, out, err = venvlink("doctor", "--fix")
+    assert code == 1, "the long name needs a choice of yours"
+    assert f"fixed {full_slot} (stale stub): converted it again" in out, out + err
+    assert _stub.is_current(stub.read_bytes())
+
+
+def test_an_entry_whose_check_fails_is_reported_alone(
+    current: Interpreter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whatever a venv's files make fail (an error venvlink did not foresee), that entry is ``unreadable`` and
+    every other is checked."""
+    broken, fine = make_venv(current, tmp_path / "broken"), make_venv(current, tmp_path / "fine")
+    checks = _doctor._venv_checks
+
+    def failing(venv: str, *args: object, **kwargs: object) -> object:
+        if venv == str(broken):
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(broken / "pyvenv.cfg"))
+        return checks(venv, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_doctor, "_venv_checks", failing)
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert out == f"{broken} (converted)  [unreadable]\n{fine} (converted)  [ok]\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, make_venv, run, venvlink
+from helpers import Interpreter, compiler, make_venv, run, venvlink
 from virtualenv_linkable import _pyvenv_cfg, _stub, _trust
 from virtualenv_linkable._interpreter import is_python
 
@@ -143,17 +143,27 @@ def test_a_venv_whose_path_a_group_can_point_elsewhere_is_refused(
     assert f"can write {team}, where {venv} is" in out + err
 
 
+def _marked_venv(python: Interpreter, tmp_path: Path) -> tuple[Path, Path]:
+    """A converted venv of yours whose base interpreter is a #! wrapper (as nixpkgs makes) that leaves a mark
+    whenever the venv's python runs, whatever flags it is given; and that mark, not there yet."""
+    mark = tmp_path / "venv ran"
+    wrapper = tmp_path / "wrapped" / python.versioned_name
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/bash\necho ran >> "{mark}"\nexec -a "$0" {python.real} "$@"\n')
+    wrapper.chmod(0o755)
+    venv = tmp_path / "venv"
+    run([wrapper, "-m", "venv", "--without-pip", venv])
+    assert venvlink("convert", venv)[0] == 0
+    mark.unlink(missing_ok=True)
+    return venv, mark
+
+
 @needs_root
 def test_export_runs_nothing_through_a_path_another_user_can_change(current: Interpreter, tmp_path: Path) -> None:
     """``export THEIRS/v``, v a link another user can flip between your venv and theirs (renameat2 won that race
     on try 18 against venvlink 0.3.0, which ran the venv's python when the venv, looked up by path, was yours):
-    nothing is run through a path someone else can change. A ``.pth`` file marks any run of the venv."""
-    venv = tmp_path / "venv"
-    run([current.path, "-m", "venv", "--without-pip", venv])
-    assert venvlink("convert", venv)[0] == 0
-    mark = tmp_path / "ran"
-    for site_packages in venv.glob("lib/*/site-packages"):
-        (site_packages / "mark.pth").write_text(f"import pathlib; pathlib.Path({str(mark)!r}).touch()\n")
+    nothing is run through a path someone else can change."""
+    venv, mark = _marked_venv(current, tmp_path)
     theirs = tmp_path / "theirs"
     theirs.mkdir()
     (theirs / "v").symlink_to(venv)  # as it stands when the race is won
@@ -383,19 +393,52 @@ def test_a_venv_whose_bin_a_group_can_write_is_not_converted(current: Interprete
 
 
 @needs_root
-def test_export_runs_nothing_of_a_venv_whose_site_packages_a_group_can_write(
-    current: Interpreter, tmp_path: Path
-) -> None:
-    """export runs the venv's python once for its sys.prefix, which site.py sets, running the .pth files of its
-    site-packages: where a lab root is not in can write them, nothing is run."""
+def test_export_runs_no_code_of_the_venvs_site_directories(current: Interpreter, tmp_path: Path) -> None:
+    """export runs the venv's python once for its sys.prefix, without site.py: the ``.pth`` files and
+    ``sitecustomize`` of a site-packages a lab root is not in can write, or of Debian's ``dist-packages``
+    (which the sixth review's check left out), are not run; the python itself is."""
+    venv, ran = _marked_venv(current, tmp_path)
+    mark = tmp_path / "site ran"
+    code = f"import pathlib; pathlib.Path({str(mark)!r}).touch()\n"
+    minor = f"python{current.version[0]}.{current.version[1]}"
+    for site in [*venv.glob("lib/*/site-packages"), venv / "local" / "lib" / minor / "dist-packages"]:
+        site.mkdir(parents=True, exist_ok=True)
+        os.chown(site, 0, NOBODY)
+        site.chmod(0o2775)
+        (site / "zz.pth").write_text(code)
+        (site / "sitecustomize.py").write_text(code)
+    assert venvlink("export", venv, tmp_path / "tool")[0] == 0
+    assert ran.exists(), "the venv's python ran"
+    assert not mark.exists()
+
+
+@needs_root
+def test_export_runs_nothing_of_a_venv_whose_pyvenv_cfg_a_group_can_write(current: Interpreter, tmp_path: Path) -> None:
+    """The seventh review: a lab member named a program in root's venv's group-writable pyvenv.cfg, and root's
+    export ran it (convert refused that venv; export did not look at pyvenv.cfg). The program here is root's own,
+    a native one that keeps ``argv[0]`` (the stub then explains a start in the venv): only pyvenv.cfg is theirs."""
     venv = make_venv(current, tmp_path / "venv")
     mark = tmp_path / "ran"
-    for site_packages in venv.glob("lib/*/site-packages"):
-        os.chown(site_packages, 0, NOBODY)
-        site_packages.chmod(0o2775)
-        (site_packages / "mark.pth").write_text(f"import pathlib; pathlib.Path({str(mark)!r}).touch()\n")
-    assert venvlink("export", venv, tmp_path / "tool")[0] == 0
+    program = tmp_path / "programs" / "python"
+    program.parent.mkdir()
+    source = tmp_path / "program.c"
+    source.write_text(
+        "#include <stdio.h>\n#include <unistd.h>\n"
+        f'int main(int argc, char **argv) {{ FILE *f = fopen("{mark}", "a"); if (f) fclose(f); (void)argc; '
+        f'execv("{current.real}", argv); return 127; }}\n'
+    )
+    run([compiler(), "-o", program, source])
+    cfg = venv / "pyvenv.cfg"
+    os.chown(cfg, 0, NOBODY)
+    cfg.chmod(0o664)
+    values = _pyvenv_cfg.parse(cfg.read_bytes())
+    key = next(k for k in ("venvlink-executable", "base-executable") if k in values)
+    cfg.write_text(cfg.read_text().replace(f"{key} = {values[key]}", f"{key} = {program}"))
+    code, _, err = venvlink("export", venv, tmp_path / "tool")
+    assert code == 0, err
     assert not mark.exists()
+    run([tmp_path / "tool", "-c", "pass"])
+    assert mark.exists(), "the program runs when the link is run"
 
 
 def test_kernel_files_are_not_read(tmp_path: Path) -> None:

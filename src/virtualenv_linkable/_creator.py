@@ -9,6 +9,7 @@ import errno
 import os
 import stat
 import sys
+from argparse import ArgumentTypeError
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -124,13 +125,20 @@ class LinkableCreator(ViaGlobalRefApi):
             help="make PATH a symlink to the new venv's python, as venvlink export does; repeatable",
         )
 
+    @classmethod
+    def validate_dest(cls, raw_value: str) -> str:
+        """virtualenv's checks, after venvlink's on DEST as given: virtualenv resolves the links in it, then deletes
+        (``--clear``) and writes where they lead, so a link or directory on the way that another user could make or
+        swap is refused first, while it can still be seen, and before anything is deleted or made."""
+        doubt = others_can_change(raw_value, shared_end=True)
+        if doubt:
+            msg = f"refusing to make a venv at {raw_value}: {doubt}, so another user could change what it runs; {SAFE}"
+            raise ArgumentTypeError(msg)
+        return str(super().validate_dest(raw_value))
+
     def create(self) -> None:
         """Create the builtin venv, put the stub in place of each interpreter (recording what was there), and make
         each ``--export``; remember the venv in venvlink's registry, for ``venvlink doctor --fix``."""
-        doubt = others_can_change(Path(self.dest), shared_end=True)  # before anything is made: not half a venv
-        if doubt:
-            msg = f"refusing to make a venv at {self.dest}: {doubt}, so another user could change what it runs; {SAFE}"
-            raise VenvlinkError(msg)
         private = _Private.make(Path(self.dest))  # before the builtin makes anything in DEST
         self._builtin.create()  # it writes pyvenv.cfg itself once: not the last write
         if private is not None:

@@ -15,7 +15,8 @@ from ._venv import EXECUTABLE_KEY, Venv
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+    from typing import Any
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def _venv_checks(venv: str, name: str, state: Venv | str, *, dest: str | None) -
         runs = "runs the base interpreter without the venv" if exported else "would run without the venv"
         detail = f"{entry} is no longer venvlink's stub (a tool recreated or reverted the venv): a link to it {runs}"
         yield Problem("recreated", detail, convert_it, automatic=True)
-    if state.interpreter is not None and not state.interpreter.exists():
+    if state.interpreter is not None and not os.path.exists(state.interpreter):  # False for a name too long, too
         fix = ["venvlink", "convert", "--python", "PYTHON", venv]
         detail = f"its interpreter {state.interpreter} was removed; move the venv to another of the same version"
         yield Problem("interpreter gone", detail, fix)
@@ -109,6 +110,17 @@ def _export_problems(export: Export, state: Venv | str) -> list[Problem]:
     return _venv_problems(venv, export.name, state, dest=dest)
 
 
+def _unless_unreadable(check: Callable[..., list[Problem]], *args: Any, **kwargs: Any) -> list[Problem]:  # noqa: ANN401
+    """``check``'s problems; what made it fail as the one problem, for one entry's files (another user's, made
+    to fail) must not stop the command for every other entry."""
+    try:
+        return check(*args, **kwargs)
+    except VenvlinkError as error:
+        return [Problem("unreadable", str(error))]
+    except OSError as error:
+        return [Problem("unreadable", f"cannot read {error.filename}: {error.strerror}")]
+
+
 def status(registry: Registry | None = None) -> list[Health]:
     """Everything venvlink made, with what can be seen wrong without running anything (``venvlink list``)."""
     registry = registry or Registry()
@@ -116,10 +128,11 @@ def status(registry: Registry | None = None) -> list[Health]:
     exported = {export.venv for export in records.exports.values()}
     states = {venv: _read(venv) for venv in sorted(exported | set(records.venvs))}
     healths = [
-        Health(key, export=e, problems=_export_problems(e, states[e.venv])) for key, e in records.exports.items()
+        Health(key, export=e, problems=_unless_unreadable(_export_problems, e, states[e.venv]))
+        for key, e in records.exports.items()
     ]
     healths += [
-        Health(venv, converted=c, problems=_venv_problems(venv, "python", states[venv], dest=None))
+        Health(venv, converted=c, problems=_unless_unreadable(_venv_problems, venv, "python", states[venv], dest=None))
         for venv, c in records.venvs.items()
         if venv not in exported
     ]
@@ -192,6 +205,8 @@ def fix(registry: Registry | None = None, checked: list[Health] | None = None) -
                     convert(venv)
             except VenvlinkError as error:
                 mended.append(Mended(venv, problem.what, str(error)))
+            except OSError as error:  # one venv's files, made to fail, stop no other venv's fix
+                mended.append(Mended(venv, problem.what, f"cannot change {error.filename}: {error.strerror}"))
             else:
                 mended.append(Mended(venv, problem.what))
     return mended

@@ -18,8 +18,14 @@ from ._trust import others_can_change
 from ._venv import Venv
 from .exceptions import VenvlinkError
 
-# bytes: a path need not be UTF-8
-_PREFIX = "import os, sys; sys.stdout.buffer.write(os.fsencode(sys.prefix))"
+# The venv's sys.prefix without site.py (-S), which would run what site-packages holds (.pth files, sitecustomize):
+# site.py's venv() takes the directory above the executable's when either holds a pyvenv.cfg (3.14's getpath says
+# so itself); as bytes, for a path need not be UTF-8.
+_PREFIX = """import os, sys
+where = os.path.dirname(os.path.abspath(sys.executable))
+above = os.path.dirname(where)
+venv = any(os.path.isfile(os.path.join(d, "pyvenv.cfg")) for d in (where, above))
+sys.stdout.buffer.write(os.fsencode(above if venv else sys.prefix))"""
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,8 @@ def prefix_of(python: Path, shown: Path | None = None) -> str:
         msg = f"venvlink does not run {shown}: {doubt}"
         raise VenvlinkError(msg)
     try:
-        result = subprocess.run([str(python), "-I", "-c", _PREFIX], capture_output=True, timeout=60, check=False)
+        command = [str(python), "-I", "-S", "-c", _PREFIX]
+        result = subprocess.run(command, capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         reason = error.strerror if isinstance(error, OSError) else "it did not finish in 60 s"
         msg = f"cannot run {shown}: {reason}"
@@ -153,10 +160,13 @@ def _verify(where: Directory, record: Export, venv: Path, entry: Path) -> None:
             f"nothing was changed (see: venvlink which {entry})"
         )
         raise VenvlinkError(msg)
-    # site.py sets a venv's sys.prefix and runs the .pth files of its site-packages, which a lab's members may write
-    shared = [entry, *venv.glob("lib*/*/site-packages")]
-    if os.stat(venv).st_uid != os.geteuid() or any(others_can_change(path) for path in shared):
-        return  # what it runs is not yours alone to choose, and is run when you run the link, not now
+    # Run without site.py, the python reads what the stub and CPython's getpath read (pyvenv.cfg, its home) and
+    # runs the interpreter the stub execs: if another user could change any of them (a lab's venv), what it runs is
+    # not yours alone to choose, and is run when you run the link, not now.
+    home = Venv.read(venv).values.get("home")
+    read = [entry, venv / "pyvenv.cfg", *(Path(p) for p in (explained.executable, home) if p)]
+    if os.stat(venv).st_uid != os.geteuid() or any(others_can_change(path) for path in read):
+        return
     started = prefix_of(Path(os.path.realpath(entry)), shown=entry)
     if not same_directory(started, venv):
         msg = f"{entry} runs with sys.prefix = {started}, not {venv}; nothing was changed"
@@ -210,7 +220,8 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
 
     A venv that is not linkable yet is converted first (unless ``convert_venv`` is false). ``dest`` is checked
     and claimed under the registry's lock: an existing ``dest`` is replaced only with ``force``, in one rename,
-    never written through. The new link is run once before it takes ``dest``'s place; if its ``sys.prefix`` is not
+    never written through. Before the new link takes ``dest``'s place, the stub explains it and the venv's python
+    runs once without ``site.py`` (if only you and root can change what it runs); if its ``sys.prefix`` is not
     ``venv``, or anything else fails, the venv, ``dest`` and the registry stay as they were.
     """
     state = Venv.read(absolute(venv))

@@ -174,8 +174,12 @@ def for_interpreter(interpreter: str) -> bytes:
 
 
 def is_current(data: bytes) -> bool:
-    """Whether the stub ``data`` is the installed one, whatever interpreter it records."""
-    return data == for_interpreter(recorded(data)) if _note(data) is not None else False
+    """Whether the stub ``data`` is the installed one, whatever interpreter it records. A slot filled to its end
+    (no NUL: :func:`with_recorded` always leaves one) was not recorded by venvlink, and is not."""
+    at = _note(data)
+    if at is None or b"\0" not in data[at + _RECORDED_AT : at + _RECORDED_AT + _recorded_size(data, at)]:
+        return False
+    return data == for_interpreter(recorded(data))
 
 
 @dataclass(frozen=True)
