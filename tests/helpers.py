@@ -145,6 +145,17 @@ def make_venv(
     return dest
 
 
+def wrapped_venv(interpreter: Interpreter, where: Path, first: str = "") -> Path:
+    """``where/venv``, made by a base "interpreter" that is a #! wrapper running ``first`` (shell), then
+    ``exec -a "$0" real-python "$@"``, as nixpkgs' makeWrapper and HPC modules write them (``where/wrapped``)."""
+    wrapper = where / "wrapped" / interpreter.versioned_name
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/bash\n{first}exec -a "$0" {interpreter.real} "$@"\n')
+    wrapper.chmod(0o755)
+    run([wrapper, "-m", "venv", "--without-pip", where / "venv"])
+    return where / "venv"
+
+
 def make_stale(venv: Path) -> None:
     """The venv's stubs as another venvlink version made them."""
     from virtualenv_linkable import _stub  # noqa: PLC0415

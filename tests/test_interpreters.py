@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, make_venv, run, snapshot, sys_info
+from helpers import Interpreter, make_venv, run, snapshot, sys_info, wrapped_venv
 
 IMPORT_DEMO = "import linkdemo, sys; print(sys.prefix)"
 BASE = "import json, os, sys; print(json.dumps([sys.executable, os.path.realpath(sys._base_executable), sys.version]))"
@@ -225,12 +225,8 @@ def test_base_interpreter_behind_a_wrapper_script(interpreter: Interpreter, tmp_
     """A base "interpreter" that is a #! wrapper doing `exec -a "$0" real-python "$@"` (nixpkgs' makeWrapper,
     python3.withPackages, HPC modules): the kernel hands it, as $0, the path exec'd. A plain venv of it runs with
     its venv; converted, it must too, directly and through a link, and `which` must say what really happens."""
+    venv = wrapped_venv(interpreter, tmp_path)
     wrapper = tmp_path / "wrapped" / interpreter.versioned_name
-    wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/bash\nexec -a "$0" {interpreter.real} "$@"\n')
-    wrapper.chmod(0o755)
-    venv = tmp_path / "venv"
-    run([wrapper, "-m", "venv", "--without-pip", venv])
     plain = sys_info(venv / "bin" / "python")
     assert plain["prefix"] == str(venv), "the plain venv of a wrapper works"
     before = snapshot(venv)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, compiler, make_venv, run, venvlink
+from helpers import Interpreter, compiler, make_venv, run, venvlink, wrapped_venv
 from virtualenv_linkable import _pyvenv_cfg, _stub, _trust
 from virtualenv_linkable._interpreter import is_python
 
@@ -147,12 +147,7 @@ def _marked_venv(python: Interpreter, tmp_path: Path) -> tuple[Path, Path]:
     """A converted venv of yours whose base interpreter is a #! wrapper (as nixpkgs makes) that leaves a mark
     whenever the venv's python runs, whatever flags it is given; and that mark, not there yet."""
     mark = tmp_path / "venv ran"
-    wrapper = tmp_path / "wrapped" / python.versioned_name
-    wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/bash\necho ran >> "{mark}"\nexec -a "$0" {python.real} "$@"\n')
-    wrapper.chmod(0o755)
-    venv = tmp_path / "venv"
-    run([wrapper, "-m", "venv", "--without-pip", venv])
+    venv = wrapped_venv(python, tmp_path, first=f'echo ran >> "{mark}"\n')
     assert venvlink("convert", venv)[0] == 0
     mark.unlink(missing_ok=True)
     return venv, mark
