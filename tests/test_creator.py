@@ -297,19 +297,36 @@ def test_umask_000_an_existing_dest_refused_keeps_its_mode(world_readable_dir: P
     assert stat.S_IMODE((shared / "venv").stat().st_mode) == 0o755
 
 
-def test_umask_000_an_existing_dest_others_could_fill_is_refused(current: Interpreter, tmp_path: Path) -> None:
-    """An existing DEST every user could write, not empty: what is in it may be another user's (a .pth put in
-    lib/ before the venv was made), and would stay. Refused, its mode and contents as they were."""
+@pytest.mark.parametrize("umask", [0o000, 0o022])
+def test_an_existing_dest_others_could_fill_is_refused(umask: int, current: Interpreter, tmp_path: Path) -> None:
+    """An existing DEST every user could write: what is in it may be another user's (a .pth put in lib/ before the
+    venv was made), and while virtualenv fills it by path, they could swap ``DEST/bin`` for a link to a directory
+    of yours, where it then deletes and links (the eighth review, under umask 022). Refused, its mode and contents
+    as they were."""
     venv = tmp_path / "venv"
     (venv / "lib").mkdir(parents=True)
     (venv / "lib" / "planted.pth").write_text("import os\n")
     venv.chmod(0o777)
     cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", current.path, venv]
-    result = run(cmd, check=False, preexec_fn=lambda: os.umask(0))
+    result = run(cmd, check=False, preexec_fn=lambda: os.umask(umask))
     assert result.returncode != 0
-    assert "other users could write it until now, and it is not empty" in result.stdout + result.stderr
+    assert f"refusing to make a venv at {venv}: every user can write {venv}, so " in result.stdout + result.stderr
     assert stat.S_IMODE(venv.stat().st_mode) == 0o777
     assert [p.name for p in venv.rglob("*")] == ["lib", "planted.pth"]
+
+
+def test_a_directory_in_an_existing_dest_others_can_change_is_refused(current: Interpreter, tmp_path: Path) -> None:
+    """virtualenv writes into an existing DEST (no ``--clear``) by path: a directory in it that others can write,
+    or that is another user's, or another user's link, would let them choose where."""
+    venv = tmp_path / "venv"
+    run([current.path, "-m", "venv", "--without-pip", venv])
+    site_packages = next(venv.glob("lib/*/site-packages"))
+    site_packages.chmod(0o777)
+    cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", current.path, venv]
+    result = run(cmd, check=False)
+    assert result.returncode != 0
+    assert f"refusing to make a venv at {venv}: every user can write {site_packages}, so " in result.stderr
+    assert not is_stub(venv / "bin" / "python")
 
 
 def test_a_dest_another_user_could_change_is_refused_before_anything_is_made(
@@ -470,12 +487,11 @@ def test_umask_000_walk_never_follows_a_symlink_swapped_in(
 
 @pytest.mark.parametrize("owner", ["yours", "another user's"])
 def test_umask_000_into_an_existing_directory(owner: str, current: Interpreter, tmp_path: Path) -> None:
-    """DEST there already, empty: made private while virtualenv fills it, then given back its mode less others'
-    write, if it is yours; another user's is refused before anything is written in it (only its owner could keep
-    others out of it meanwhile)."""
+    """DEST there already, empty: made private while virtualenv fills it, then given back its mode, if it is
+    yours; another user's is refused before anything is written in it (they could change what is in it)."""
     venv = tmp_path / "venv"
     venv.mkdir()
-    venv.chmod(0o757)
+    venv.chmod(0o751)
     if owner != "yours":
         as_user(DEPLOY)  # skips unless root
         os.chown(venv, DEPLOY, DEPLOY)
@@ -483,14 +499,14 @@ def test_umask_000_into_an_existing_directory(owner: str, current: Interpreter, 
     result = run(cmd, check=False, preexec_fn=lambda: os.umask(0))
     if owner == "yours":
         assert result.returncode == 0, result.stdout + result.stderr
-        assert stat.S_IMODE(venv.stat().st_mode) == 0o755
+        assert stat.S_IMODE(venv.stat().st_mode) == 0o751
         assert is_stub(venv / "bin" / "python")
     else:
         assert result.returncode != 0
-        assert f"refusing to create a venv in {venv}: it belongs to uid {DEPLOY}" in result.stdout + result.stderr
+        assert f"refusing to make a venv at {venv}: {venv} belongs to " in result.stdout + result.stderr
         assert "Traceback" not in result.stdout + result.stderr
         assert list(venv.iterdir()) == []
-        assert stat.S_IMODE(venv.stat().st_mode) == 0o757
+        assert stat.S_IMODE(venv.stat().st_mode) == 0o751
 
 
 def test_umask_000_creation_that_fails_is_left_private_and_says_so(current: Interpreter, tmp_path: Path) -> None:

@@ -189,8 +189,10 @@ def test_malformed_entries_are_reported_and_kept(entry: object, why: str, curren
 def test_one_venv_made_to_fail_stops_no_other(current: Interpreter, tmp_path: Path) -> None:
     """The seventh review: a venv another user made again where root's converted venv was (/tmp), with an
     interpreter name too long for the file system, or a stub whose recorded slot is full (no NUL), stopped root's
-    list, doctor and doctor --fix for every entry ("File name too long"; "reinstall venvlink")."""
-    long_name, full_slot, fine = (make_venv(current, tmp_path / n) for n in ("long", "full", "fine"))
+    list, doctor and doctor --fix for every entry ("File name too long"; "reinstall venvlink"); the eighth, a
+    link in its bin/ to a name too long."""
+    long_name, full_slot, long_link, fine = (make_venv(current, tmp_path / n) for n in ("long", "full", "link", "fine"))
+    (long_link / "bin" / "zz").symlink_to("a" * 300)  # the eighth review: reading bin/ failed outside the check
     cfg = long_name / "pyvenv.cfg"
     cfg.write_text(
         cfg.read_text().replace(f"venvlink-executable = {current.real}", f"venvlink-executable = /{'0' * 300}")
@@ -205,7 +207,12 @@ def test_one_venv_made_to_fail_stops_no_other(current: Interpreter, tmp_path: Pa
     stub.write_bytes(bytes(data))
     stub.chmod(0o755)
     states = {v["venv"]: v["state"] for v in json.loads(venvlink("list", "--json")[1])["venvs"]}
-    assert states == {str(long_name): "interpreter gone", str(full_slot): "stale stub", str(fine): "ok"}
+    assert states == {
+        str(long_name): "interpreter gone",
+        str(full_slot): "stale stub",
+        str(long_link): "not a venv",
+        str(fine): "ok",
+    }
     code, out, err = venvlink("which", stub)
     assert code == 0, err
     assert err == f"note: this stub is not the installed venvlink's; upgrade it: venvlink convert {full_slot}\n"

@@ -25,7 +25,7 @@ from ._export import export
 from ._interpreter import SUPPORTED
 from ._paths import make_directories
 from ._registry import remember
-from ._trust import SAFE, others_can_change
+from ._trust import SAFE, others_can_change_inside
 from ._venv import KEYS, Venv
 from .exceptions import VenvlinkError
 
@@ -128,9 +128,10 @@ class LinkableCreator(ViaGlobalRefApi):
     @classmethod
     def validate_dest(cls, raw_value: str) -> str:
         """virtualenv's checks, after venvlink's on DEST as given: virtualenv resolves the links in it, then deletes
-        (``--clear``) and writes where they lead, so a link or directory on the way that another user could make or
-        swap is refused first, while it can still be seen, and before anything is deleted or made."""
-        doubt = others_can_change(raw_value, shared_end=True)
+        (``--clear``) and writes where they lead, by path, so a link or directory on the way, or in an existing DEST,
+        that another user could make or swap is refused first, while it can still be seen, and before anything is
+        deleted or made."""
+        doubt = others_can_change_inside(raw_value)
         if doubt:
             msg = f"refusing to make a venv at {raw_value}: {doubt}, so another user could change what it runs; {SAFE}"
             raise ArgumentTypeError(msg)
@@ -218,23 +219,8 @@ class _Private:
                 "or under umask 022"
             )
             raise VenvlinkError(msg)
-        doubt = others_can_change(dest, shared_end=True)  # virtualenv writes by path: nobody else may swap DEST
-        if doubt:
-            venv.close()
-            if made:
-                os.rmdir(dest)
-            msg = f"refusing to create a venv in {dest} under umask {umask:03o}: {doubt}; choose a DEST elsewhere"
-            raise VenvlinkError(msg)
-        shared = others_can_change(dest) is not None  # DEST itself: others could put things in it until now
+        # nobody else can change DEST's path nor what is in it (validate_dest): private from here on
         os.fchmod(venv.fd, 0o700)  # only now: a DEST refused keeps its mode
-        if shared and os.listdir(venv.fd):  # what is in it may be theirs (checked once nobody else can add to it)
-            os.fchmod(venv.fd, stat.S_IMODE(found.st_mode))
-            venv.close()
-            msg = (
-                f"refusing to create a venv in {dest} under umask {umask:03o}: other users could write it until now, "
-                "and it is not empty; empty it, or choose a DEST elsewhere"
-            )
-            raise VenvlinkError(msg)
         mode = (0o777 & ~umask) if made else stat.S_IMODE(found.st_mode)  # what it would have been without us
         return cls(venv, mode & ~stat.S_IWOTH)
 

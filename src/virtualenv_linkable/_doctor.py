@@ -55,10 +55,13 @@ class Health:
 
 
 def _read(venv: str) -> Venv | str:
+    """The venv, or why it cannot be read (its files may be another user's, made to fail)."""
     try:
         return Venv.read(Path(venv))
     except VenvlinkError as error:
         return str(error)
+    except OSError as error:
+        return f"cannot read {error.filename}: {error.strerror}"
 
 
 def _venv_problems(venv: str, name: str, state: Venv | str, *, dest: str | None) -> list[Problem]:

@@ -125,7 +125,7 @@ def others_can_change(path: str | os.PathLike[str], *, shared_end: bool = False)
     directory ``path`` names may itself be another user's, or writable by others (DEST's: they can change what is
     in it, not which directory it is)."""
     last: tuple[os.stat_result, Path] | None = None
-    safe = [Path(os.path.realpath(d)) for d in os.environ.get("VENVLINK_SAFE_DIRECTORIES", "").split(os.pathsep) if d]
+    safe = _safe_directories()
     try:
         for directory, found, entry, inside, at_end in _steps(path):
             trusted = any(entry == safe_dir or safe_dir in entry.parents for safe_dir in safe)
@@ -144,6 +144,35 @@ def others_can_change(path: str | os.PathLike[str], *, shared_end: bool = False)
     except OSError as error:
         return f"cannot check {path}: {error.strerror}"
     return f"{writer} can write {path}" if writer else None
+
+
+def others_can_change_inside(path: str | os.PathLike[str]) -> str | None:
+    """As :func:`others_can_change`, for a directory and everything in it that a program writing there by path
+    passes through: each directory and link below it must be yours or root's, and no directory writable by others
+    (virtualenv fills an existing DEST so: whoever could swap ``DEST/bin`` for a link chose where it writes)."""
+    doubt = others_can_change(path)
+    top = Path(os.path.realpath(path))  # as it stays: nobody else can change the way there
+    if doubt or not top.is_dir() or any(d == top or d in top.parents for d in _safe_directories()):
+        return doubt
+    try:
+        for directory, subdirectories, files in os.walk(top):  # links are listed, not followed
+            for name in [*subdirectories, *files]:
+                entry = Path(directory, name)
+                found = os.lstat(entry)
+                if not (stat.S_ISDIR(found.st_mode) or stat.S_ISLNK(found.st_mode)):
+                    continue
+                if not _owned(found):
+                    return f"{entry} belongs to {user(found.st_uid)}"
+                writer = None if stat.S_ISLNK(found.st_mode) else _who_else_writes(found, entry)
+                if writer:
+                    return f"{writer} can write {entry}"
+    except OSError as error:
+        return f"cannot check {error.filename}: {error.strerror}"
+    return None
+
+
+def _safe_directories() -> list[Path]:
+    return [Path(os.path.realpath(d)) for d in os.environ.get("VENVLINK_SAFE_DIRECTORIES", "").split(os.pathsep) if d]
 
 
 def open_regular(path: str | os.PathLike[str]) -> int:

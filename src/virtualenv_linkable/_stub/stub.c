@@ -745,7 +745,7 @@ static const char *doubt(const struct stat *dir, const struct stat *entry, const
  */
 static int open_cfg(const char *path, enum trust trust, const char *hop)
 {
-    char dir[PATH_MAX], hop_dir[PATH_MAX], above_hop[PATH_MAX], why[64];
+    char dir[PATH_MAX], hop_dir[PATH_MAX], above_hop[PATH_MAX], other_cfg[PATH_MAX], why[64];
     const char *other, *who;
     struct stat dir_st, entry_st, st, other_st;
     int fd, dirfd;
@@ -780,6 +780,16 @@ static int open_cfg(const char *path, enum trust trust, const char *hop)
         die(EXIT_NOT_FOUND, "refusing %s: %s can write %s, where CPython looks for the venv (its pyvenv.cfg, "
             "its site-packages), so anyone could put code there; a venv belongs in a directory only its owner can "
             "write", path, who, open_to(&dir_st) ? dir : other);
+    /* Found beside the hop: CPython 3.11+ takes home (where its standard library is) from a pyvenv.cfg one level
+     * up first, site.py and 3.8-3.10 from this one; one there is held to the same rule. (Found one level up, there
+     * is none beside: the walk looked, and nobody else can add one.) */
+    if (other == above_hop) {
+        join(other_cfg, other, "pyvenv.cfg");
+        if (stat(other_cfg, &other_st) == 0 && S_ISREG(other_st.st_mode) && (other_st.st_mode & S_IWOTH))
+            die(EXIT_NOT_FOUND, "refusing %s: every user can write %s, which CPython reads too, so anyone could "
+                "choose the program it starts; its owner should check it, then run: chmod o-w %s", path, other_cfg,
+                other_cfg);
+    }
     /* a link (or hard link) to a file its maker cannot read: what it holds would show in a message to you, */
     if (!(st.st_mode & S_IROTH) && st.st_uid != dir_st.st_uid)
         die(EXIT_NOT_FOUND, "refusing %s: only uid %ld can read it, and its directory belongs to uid %ld; the "
