@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, compiler, make_venv, run, venvlink, wrapped_venv
+from helpers import Interpreter, compiler, make_venv, run, snapshot, venvlink, wrapped_venv
 from virtualenv_linkable import _pyvenv_cfg, _stub, _trust
 from virtualenv_linkable._interpreter import is_python
 
@@ -388,23 +388,75 @@ def test_a_venv_whose_bin_a_group_can_write_is_not_converted(current: Interprete
 
 
 @needs_root
+def test_a_venv_whose_lib_a_group_can_write_is_not_converted(current: Interpreter, tmp_path: Path) -> None:
+    """The ninth review: a ``--copies`` venv of an interpreter that finds its libraries at ``$ORIGIN/../lib``
+    (conda's, uv's) loads them from the venv's ``lib/``, where a lab member put a library of theirs, which root's
+    convert and export ran. Any directory of the venv others can write, or any file or link of theirs in it: the
+    venv is not changed, and nothing of it is run."""
+    venv = tmp_path / "venv"
+    run([current.path, "-m", "venv", "--without-pip", venv])
+    before = snapshot(venv)
+    os.chown(venv / "lib", 0, NOBODY)
+    (venv / "lib").chmod(0o2775)
+    code, _, err = venvlink("convert", venv)
+    assert code == 1
+    assert f"can write {venv / 'lib'}, so another user could have changed what it runs" in err
+    (venv / "lib").chmod(0o755)
+    (venv / "lib" / "libtheirs.so").write_bytes(b"")
+    os.chown(venv / "lib" / "libtheirs.so", NOBODY, NOBODY)
+    code, _, err = venvlink("convert", venv)
+    assert code == 1
+    assert f"{venv / 'lib' / 'libtheirs.so'} belongs to " in err
+    (venv / "lib" / "libtheirs.so").unlink()
+    assert snapshot(venv) == before
+
+
+@needs_root
+def test_a_dest_given_with_dotdot_after_another_users_link_is_refused(current: Interpreter, tmp_path: Path) -> None:
+    """The ninth review: ``export --force VENV /srv/team/tools/../bin/x``, ``tools`` a member's link to a directory
+    beside root's ``bin/``: DEST was judged once resolved, and root's ``bin/x`` was replaced. Judged as given."""
+    venv = make_venv(current, tmp_path / "venv")
+    roots = tmp_path / "roots"
+    (roots / "lib").mkdir(parents=True)
+    (roots / "bin").mkdir()
+    (roots / "bin" / "x").write_text("root's own file")
+    team = tmp_path / "team"
+    team.mkdir()
+    os.chown(team, 0, NOBODY)
+    team.chmod(0o2775)
+    (team / "tools").symlink_to(roots / "lib")
+    os.lchown(team / "tools", NOBODY, NOBODY)
+    code, _, err = venvlink("export", "--force", venv, f"{team}/tools/../bin/x")
+    assert code == 1
+    assert "every member of group " in err
+    assert (roots / "bin" / "x").read_text() == "root's own file"
+
+
+@needs_root
 def test_export_runs_no_code_of_the_venvs_site_directories(current: Interpreter, tmp_path: Path) -> None:
     """export runs the venv's python once for its sys.prefix, without site.py: the ``.pth`` files and
-    ``sitecustomize`` of a site-packages a lab root is not in can write, or of Debian's ``dist-packages``
-    (which the sixth review's check left out), are not run; the python itself is."""
+    ``sitecustomize`` of its site-packages, or of Debian's ``dist-packages`` (which the sixth review's check left
+    out), are not run; the python itself is. Where a lab root is not in can write one of them, or any directory
+    of the venv (the ninth review: a copied interpreter's libraries in ``lib/``), nothing is run."""
     venv, ran = _marked_venv(current, tmp_path)
     mark = tmp_path / "site ran"
     code = f"import pathlib; pathlib.Path({str(mark)!r}).touch()\n"
     minor = f"python{current.version[0]}.{current.version[1]}"
-    for site in [*venv.glob("lib/*/site-packages"), venv / "local" / "lib" / minor / "dist-packages"]:
+    sites = [*venv.glob("lib/*/site-packages"), venv / "local" / "lib" / minor / "dist-packages"]
+    for site in sites:
         site.mkdir(parents=True, exist_ok=True)
-        os.chown(site, 0, NOBODY)
-        site.chmod(0o2775)
         (site / "zz.pth").write_text(code)
         (site / "sitecustomize.py").write_text(code)
     assert venvlink("export", venv, tmp_path / "tool")[0] == 0
     assert ran.exists(), "the venv's python ran"
     assert not mark.exists()
+    ran.unlink()
+    for lab_writes in (sites[-1], venv / "lib"):
+        os.chown(lab_writes, 0, NOBODY)
+        lab_writes.chmod(0o2775)
+        assert venvlink("export", "--force", venv, tmp_path / "tool")[0] == 0
+        assert not ran.exists(), lab_writes
+        lab_writes.chmod(0o755)
 
 
 @needs_root

@@ -17,7 +17,7 @@ from ._atomic import Directory, Steps
 from ._interpreter import VERSIONED_NAME, candidates, describe_kind, probe
 from ._paths import absolute, located
 from ._registry import forget, remember
-from ._trust import SAFE, others_can_change, user
+from ._trust import SAFE, others_can_change, others_can_change_inside, user
 from ._venv import EXECUTABLE_KEY, KEYS, MARKER_KEY, RESTORE_KEY, Venv, pyvenv_cfg_of
 from .exceptions import VenvlinkError
 
@@ -184,15 +184,10 @@ def hold(venv: Path, steps: Steps) -> Directory:
         )
         raise VenvlinkError(msg)
     # the path, not only the directory held: whoever can put another directory at it could choose what runs; and
-    # bin/ (libexec/), whose entries name the interpreter converting runs
-    doubt = next(
-        (
-            found
-            for path in (venv / "pyvenv.cfg", venv / "bin", venv / "libexec")
-            if os.path.lexists(path) and (found := others_can_change(path))
-        ),
-        None,
-    )
+    # everything in it: bin/ and libexec/ name the interpreter converting runs, which reads pyvenv.cfg, and a
+    # copied one loads libraries from lib/ (conda's, uv's)
+    cfg = venv / "pyvenv.cfg"
+    doubt = others_can_change_inside(venv) or (others_can_change(cfg) if os.path.lexists(cfg) else None)
     if doubt:
         msg = (
             f"refusing to change {venv}: {doubt}, so another user could have changed what it runs, and changing it "

@@ -14,7 +14,7 @@ from ._atomic import Directory, Steps, cannot_write, temporary_name
 from ._convert import convert_in, hold
 from ._paths import absolute, bin_home, destination, make_directories, on_path, same_directory
 from ._registry import Export, Records, Registry
-from ._trust import others_can_change
+from ._trust import others_can_change, others_can_change_inside
 from ._venv import Venv
 from .exceptions import VenvlinkError
 
@@ -78,10 +78,12 @@ def prefix_of(python: Path, shown: Path | None = None) -> str:
     return os.fsdecode(result.stdout)
 
 
-def _refuse_a_dest_others_can_redirect(given: Path) -> None:
+def _refuse_a_dest_others_can_redirect(dest: str | os.PathLike[str]) -> None:
     """DEST's directory is resolved before anything is placed or removed there: a directory on the way that
-    another user can change (a team's, whose bin/ they made a link to /usr/bin) would choose where. Its own
-    directory may be shared: what is in it is theirs to change anyway, not which directory it is."""
+    another user can change (a team's, whose bin/ they made a link to /usr/bin) would choose where. Judged as
+    given, ``..`` included (a link of theirs before a ``..`` chooses too). Its own directory may be shared: what
+    is in it is theirs to change anyway, not which directory it is."""
+    given = Path(os.path.join(os.getcwd(), os.fspath(dest)))
     doubt = others_can_change(given.parent, shared_end=True)
     if doubt:
         msg = (
@@ -160,12 +162,17 @@ def _verify(where: Directory, record: Export, venv: Path, entry: Path) -> None:
             f"nothing was changed (see: venvlink which {entry})"
         )
         raise VenvlinkError(msg)
-    # Run without site.py, the python reads what the stub and CPython's getpath read (pyvenv.cfg, its home) and
-    # runs the interpreter the stub execs: if another user could change any of them (a lab's venv), what it runs is
-    # not yours alone to choose, and is run when you run the link, not now.
+    # Run without site.py, the python still reads from the venv (pyvenv.cfg; a copied interpreter's libraries in
+    # lib/, for the loader, and a ._pth beside them), and from its home, and is the interpreter the stub execs: if
+    # another user could change any of them (a lab's venv), what it runs is not yours alone to choose, and is run
+    # when you run the link, not now.
     home = Venv.read(venv).values.get("home")
-    read = [entry, venv / "pyvenv.cfg", *(Path(p) for p in (explained.executable, home) if p)]
-    if os.stat(venv).st_uid != os.geteuid() or any(others_can_change(path) for path in read):
+    outside = [Path(p) for p in (explained.executable, home) if p]
+    if (
+        os.stat(venv).st_uid != os.geteuid()
+        or others_can_change_inside(venv)
+        or any(others_can_change(path) for path in outside)
+    ):
         return
     started = prefix_of(Path(os.path.realpath(entry)), shown=entry)
     if not same_directory(started, venv):
@@ -236,7 +243,7 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
         except OSError as error:
             raise cannot_write(home, error) from None
         dest = home / state.venv.name
-    _refuse_a_dest_others_can_redirect(absolute(dest))
+    _refuse_a_dest_others_can_redirect(dest)
     venv, dest = state.venv, destination(dest)
     registry = registry or Registry()
     with registry.change() as records, Steps() as steps:
@@ -274,9 +281,9 @@ def remove(dest: str | os.PathLike[str], *, forget: bool = False, registry: Regi
     entry did not parse: forgotten, any file left); ``"forgotten"`` (``forget``: the entry dropped, the link left);
     ``"venv"`` (``forget`` of a converted venv: forgotten, the venv left).
     """
-    given, dest = absolute(dest), destination(dest)
     if not forget:
-        _refuse_a_dest_others_can_redirect(given)
+        _refuse_a_dest_others_can_redirect(dest)
+    given, dest = absolute(dest), destination(dest)
     registry = registry or Registry()
     with registry.change() as records:
         if str(dest) not in records.exports and str(given) in records.exports:

@@ -147,27 +147,30 @@ def others_can_change(path: str | os.PathLike[str], *, shared_end: bool = False)
 
 
 def others_can_change_inside(path: str | os.PathLike[str]) -> str | None:
-    """As :func:`others_can_change`, for a directory and everything in it that a program writing there by path
-    passes through: each directory and link below it must be yours or root's, and no directory writable by others
-    (virtualenv fills an existing DEST so: whoever could swap ``DEST/bin`` for a link chose where it writes)."""
+    """As :func:`others_can_change`, for a directory and everything in it: each directory, link and file below it
+    yours or root's, and none but a link writable by others. What runs of a venv reads from anywhere in it
+    (site-packages; a copied interpreter's libraries in lib/, which the loader reads, and a ``._pth`` beside
+    them), and a program writing into a directory by path (virtualenv filling an existing DEST) goes where
+    whoever can swap a directory in it chooses."""
     doubt = others_can_change(path)
     top = Path(os.path.realpath(path))  # as it stays: nobody else can change the way there
     if doubt or not top.is_dir() or any(d == top or d in top.parents for d in _safe_directories()):
         return doubt
+    pending = [top]
     try:
-        for directory, subdirectories, files in os.walk(top):  # links are listed, not followed
-            for name in [*subdirectories, *files]:
-                entry = Path(directory, name)
-                found = os.lstat(entry)
-                if not (stat.S_ISDIR(found.st_mode) or stat.S_ISLNK(found.st_mode)):
-                    continue
-                if not _owned(found):
-                    return f"{entry} belongs to {user(found.st_uid)}"
-                writer = None if stat.S_ISLNK(found.st_mode) else _who_else_writes(found, entry)
-                if writer:
-                    return f"{writer} can write {entry}"
+        while pending:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    found, where = entry.stat(follow_symlinks=False), Path(entry.path)
+                    if not _owned(found):
+                        return f"{where} belongs to {user(found.st_uid)}"
+                    writer = None if stat.S_ISLNK(found.st_mode) else _who_else_writes(found, where)
+                    if writer:
+                        return f"{writer} can write {where}"
+                    if stat.S_ISDIR(found.st_mode):
+                        pending.append(where)
     except OSError as error:
-        return f"cannot check {error.filename}: {error.strerror}"
+        return f"cannot check {error.filename or top}: {error.strerror}"
     return None
 
 
