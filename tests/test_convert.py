@@ -304,3 +304,25 @@ def test_a_link_to_another_entry_is_an_entry(current: Interpreter, tmp_path: Pat
     assert _stub.is_stub(venv / "bin" / "𝜋thon")
     assert sys_info(venv / "bin" / "𝜋thon")["prefix"] == str(venv)
     assert f"now run {current.real} " in out, "the base, not the venv's copy of it"
+
+
+@pytest.mark.parametrize("creator", ["convert", "virtualenv --creator linkable"])
+def test_a_path_that_would_not_read_back_is_not_written(creator: str, current: Interpreter, tmp_path: Path) -> None:
+    """The tenth review: a --copies venv at ``/tmp/x<newline>v`` got ``venvlink-executable = /tmp/x`` and a line
+    ``v/libexec/python3.X`` in its pyvenv.cfg, and every start ran ``/tmp/x``, which anyone could create. A value
+    that would not read back as written is refused, and nothing is changed."""
+    if current.implementation != "CPython":
+        pytest.skip("a --copies venv of CPython")
+    venv = tmp_path / "x\nv"
+    if creator == "convert":
+        run([current.path, "-m", "venv", "--copies", "--without-pip", venv])
+        before = snapshot(venv)
+        code, _, err = venvlink("convert", venv)
+        assert snapshot(venv) == before
+    else:
+        cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--copies", "--creator", "linkable"]
+        result = run([*cmd, "-p", current.path, venv], check=False)
+        code, err = result.returncode, result.stdout + result.stderr
+        assert "venvlink-executable = /" not in (venv / "pyvenv.cfg").read_text()
+    assert code != 0
+    assert "to a pyvenv.cfg: a line break or blanks at its ends would make it read back as another value" in err

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import stat
 import struct
 import sys
@@ -409,6 +410,59 @@ def test_a_venv_whose_lib_a_group_can_write_is_not_converted(current: Interprete
     assert f"{venv / 'lib' / 'libtheirs.so'} belongs to " in err
     (venv / "lib" / "libtheirs.so").unlink()
     assert snapshot(venv) == before
+
+
+@needs_root
+def test_convert_runs_no_base_interpreter_another_user_can_replace(current: Interpreter, tmp_path: Path) -> None:
+    """The tenth review: root's venv of ``/srv/team/bin/python3.X`` (a team directory root is not in): a member
+    replaced that file with a program of theirs, which root's convert ran to confirm what it is, then recorded."""
+    team = tmp_path / "team"
+    (team / "bin").mkdir(parents=True)
+    base = team / "bin" / current.versioned_name
+    base.symlink_to(current.real)
+    venv = tmp_path / "venv"
+    run([base, "-m", "venv", "--without-pip", venv])
+    for directory in (team, team / "bin"):
+        os.chown(directory, 0, NOBODY)
+        directory.chmod(0o2775)
+    program, mark = _attackers_program(tmp_path, current)
+    base.unlink()
+    shutil.copy2(program, base)  # renamed over it, as a member can
+    os.chown(base, NOBODY, NOBODY)
+    before = snapshot(venv)
+    code, _, err = venvlink("convert", venv)
+    assert code == 1
+    assert f"can write {team}, where {team / 'bin'} is, so another user could change " in err
+    assert not mark.exists()
+    assert snapshot(venv) == before
+
+
+@needs_root
+def test_what_a_fellow_member_put_in_a_groups_venv_is_trusted(current: Interpreter, tmp_path: Path) -> None:
+    """The tenth review: a lab's venv, its site-packages writable by the lab, where another member installed a
+    package (theirs): its owner, in the lab, may convert it (the ninth review's rule refused it), as the lab is
+    trusted when its members' code runs; one not in the lab may not."""
+    import pwd  # noqa: PLC0415
+
+    if pwd.getpwuid(NOBODY).pw_gid != NOBODY:
+        pytest.skip(f"uid {NOBODY}'s primary group is not {NOBODY} here")
+    venv = tmp_path / "venv"
+    run([current.path, "-m", "venv", "--without-pip", venv])
+    site_packages = next(venv.glob("lib/*/site-packages"))
+    os.chown(site_packages, 0, NOBODY)
+    site_packages.chmod(0o2775)
+    (site_packages / "theirs").mkdir()
+    (site_packages / "theirs" / "__init__.py").write_text("")
+    for path in (site_packages / "theirs", site_packages / "theirs" / "__init__.py"):
+        os.chown(path, NOBODY, NOBODY)
+    outsider = run([sys.executable, "-m", "virtualenv_linkable", "convert", venv], check=False)
+    assert outsider.returncode == 1
+    assert f"can write {site_packages}, so another user" in outsider.stderr
+    in_the_lab = run(
+        [sys.executable, "-m", "virtualenv_linkable", "convert", venv], preexec_fn=lambda: os.setgroups([0, NOBODY])
+    )
+    assert in_the_lab.returncode == 0, in_the_lab.stderr
+    assert _stub.is_stub(venv / "bin" / "python")
 
 
 @needs_root

@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._trust import open_regular, others_can_change
+from ._trust import SAFE, open_regular, others_can_change
 from .exceptions import VenvlinkError
 
 _PROBE = (
@@ -106,6 +106,12 @@ def probe(path: Path, *, venv: Path, keep: tuple[int, ...] = (), shown: Path | N
             f"removed: move the venv to another, of the same version: venvlink convert --python PYTHON {venv}"
         )
         raise VenvlinkError(msg)
+    doubt = others_can_change(path)  # what a team can replace in its bin/ would run as you
+    if doubt:
+        msg = (
+            f"refusing to convert {venv}: {doubt}, so another user could change {shown or path}, which converting runs"
+        )
+        raise VenvlinkError(f"{msg}; {SAFE}; nothing was changed")
     found = identify(path, keep)
     path = shown or path
     if found is None:

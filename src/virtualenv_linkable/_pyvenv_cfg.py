@@ -71,7 +71,15 @@ def _lines(data: bytes) -> list[bytes]:
 
 def with_keys(data: bytes, values: dict[str, str | None]) -> bytes:
     """``data`` with each key of ``values`` set or, where None, removed; every other line kept byte for byte. A key
-    that is there keeps its line's place and spelling (its later duplicates go); a new one is appended."""
+    that is there keeps its line's place and spelling (its later duplicates go); a new one is appended. A value
+    that would not read back as itself is refused."""
+    for name, text in values.items():  # what is written must read back as written, by CPython and the stub
+        if text is not None and parse(f"{name} = {text}\n".encode("utf-8", "surrogateescape")).get(name) != text:
+            msg = (
+                f"cannot write {name} = {text} to a pyvenv.cfg: a line break or blanks at its ends would make it "
+                "read back as another value (a path cut short names another file); move it to a path without them"
+            )
+            raise VenvlinkError(msg)
     wanted = {key.encode(): value for key, value in values.items()}
     kept, done = [], set()
     for line in _lines(data):

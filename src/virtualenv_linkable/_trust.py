@@ -7,7 +7,7 @@ the way to it (as the kernel follows them), and the file itself, belong to you o
 directories lets a user who is not you add or replace an entry: writable by every user or by a group you are not
 in, or by a user or group an ACL names, unless sticky (then only the entry taken must be yours or root's, as in
 ``/tmp``). A group you are in is trusted as you trust it when you run what its members put in its directories (a
-lab's shared venv).
+lab's shared venv); inside a venv, what such a member owns there is trusted too.
 
 ``VENVLINK_SAFE_DIRECTORIES`` (directories, separated as in ``PATH``) says whom else you trust, as git's
 ``safe.directory`` does: under each, who owns and who can write is not asked (a container's root on a workspace
@@ -148,7 +148,8 @@ def others_can_change(path: str | os.PathLike[str], *, shared_end: bool = False)
 
 def others_can_change_inside(path: str | os.PathLike[str]) -> str | None:
     """As :func:`others_can_change`, for a directory and everything in it: each directory, link and file below it
-    yours or root's, and none but a link writable by others. What runs of a venv reads from anywhere in it
+    yours or root's (or, in a directory a group you are in can write, a member's), and none but a link writable by
+    others. What runs of a venv reads from anywhere in it
     (site-packages; a copied interpreter's libraries in lib/, which the loader reads, and a ``._pth`` beside
     them), and a program writing into a directory by path (virtualenv filling an existing DEST) goes where
     whoever can swap a directory in it chooses."""
@@ -156,22 +157,38 @@ def others_can_change_inside(path: str | os.PathLike[str]) -> str | None:
     top = Path(os.path.realpath(path))  # as it stays: nobody else can change the way there
     if doubt or not top.is_dir() or any(d == top or d in top.parents for d in _safe_directories()):
         return doubt
-    pending = [top]
     try:
+        # each directory, its status, and the fellow members whose directories it is in (what they own below theirs
+        # they put there, as they could anyway)
+        pending: list[tuple[Path, os.stat_result, frozenset[int]]] = [(top, os.stat(top), frozenset())]
         while pending:
-            with os.scandir(pending.pop()) as entries:
+            directory, directory_found, fellows = pending.pop()
+            with os.scandir(directory) as entries:
                 for entry in entries:
                     found, where = entry.stat(follow_symlinks=False), Path(entry.path)
-                    if not _owned(found):
+                    if not (_owned(found) or found.st_uid in fellows or _fellow_member(found.st_uid, directory_found)):
                         return f"{where} belongs to {user(found.st_uid)}"
                     writer = None if stat.S_ISLNK(found.st_mode) else _who_else_writes(found, where)
                     if writer:
                         return f"{writer} can write {where}"
                     if stat.S_ISDIR(found.st_mode):
-                        pending.append(where)
+                        pending.append((where, found, fellows if _owned(found) else fellows | {found.st_uid}))
     except OSError as error:
         return f"cannot check {error.filename or top}: {error.strerror}"
     return None
+
+
+def _fellow_member(uid: int, directory: os.stat_result) -> bool:
+    """Whether ``uid`` is a member of a group you are in that can write ``directory``: what they own there (a
+    package a lab member installed into the lab's venv) they could have put there anyway, and that group is
+    trusted as you trust it."""
+    if not directory.st_mode & stat.S_IWGRP or directory.st_gid not in {os.getegid(), *os.getgroups()}:
+        return False
+    try:
+        member = pwd.getpwuid(uid)
+        return member.pw_gid == directory.st_gid or member.pw_name in grp.getgrgid(directory.st_gid).gr_mem
+    except KeyError:
+        return False
 
 
 def _safe_directories() -> list[Path]:
