@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from virtualenv_linkable import _pyvenv_cfg
+from virtualenv_linkable.exceptions import VenvlinkError
 
 
 def test_keys_fold_in_ascii_only() -> None:
@@ -37,3 +40,11 @@ def test_a_carriage_return_inside_a_line_hides_no_key() -> None:
     assert _pyvenv_cfg.parse(changed)["venvlink-executable"] == "/usr/bin/python3"
     assert b"/evil" not in changed
     assert _pyvenv_cfg.with_keys(data, {"venvlink-executable": None}) == b"home = /usr/bin\n"
+
+
+@pytest.mark.parametrize("value", ["/srv/x\nv/python", "/srv/x\rv/python", " /opt/python", "/opt/python\t"])
+def test_a_value_that_would_not_read_back_is_refused(value: str) -> None:
+    """What is written must read back as written, by the stub and by CPython (site.py reads the file in text mode,
+    where a \\r ends a line): a path cut short names another file."""
+    with pytest.raises(VenvlinkError, match="would make it read back as another value"):
+        _pyvenv_cfg.with_keys(b"home = /usr/bin\n", {"venvlink-executable": value})

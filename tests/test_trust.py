@@ -199,7 +199,7 @@ def test_interpreters_in_another_users_home_are_not_run(current: Interpreter, tm
     assert code == 1
     assert not mark.exists(), mark.read_text()
     assert str(versions) not in err
-    for path in [home, home / ".pyenv", *home.joinpath(".pyenv").rglob("*")]:
+    for path in [home, program, home / ".pyenv", *home.joinpath(".pyenv").rglob("*")]:
         os.lchown(path, 0, 0)
     assert f"(found: {versions / f'python{xy}'})" in venvlink("convert", venv, env=env)[2], "root's own is searched"
 
@@ -435,6 +435,35 @@ def test_convert_runs_no_base_interpreter_another_user_can_replace(current: Inte
     assert f"can write {team}, where {team / 'bin'} is, so another user could change " in err
     assert not mark.exists()
     assert snapshot(venv) == before
+
+
+@needs_root
+def test_convert_runs_no_interpreter_whose_installation_another_user_can_change(
+    current: Interpreter, tmp_path: Path
+) -> None:
+    """The eleventh review: root's venv of a Python installed in ``/srv/team/py``, whose ``lib/`` a team root is not
+    in can write: a member put a ``python3X.zip`` there, first on ``sys.path`` even with ``-I -S``, and its
+    ``encodings`` ran as root from convert, export and doctor --fix. What an interpreter reads as it starts is
+    judged: its installation's ``lib/`` and standard library."""
+    if current.implementation != "CPython":
+        pytest.skip("a copy of PyPy's executable does not run without its libpypy beside it")
+    install = tmp_path / "py"
+    (install / "bin").mkdir(parents=True)
+    (install / "lib").mkdir()
+    shutil.copy2(current.real, install / "bin" / current.versioned_name)
+    stdlib = run([current.path, "-I", "-c", "import sysconfig; print(sysconfig.get_path('stdlib'))"]).stdout.strip()
+    (install / "lib" / Path(stdlib).name).symlink_to(stdlib)
+    venv = tmp_path / "venv"
+    run([install / "bin" / current.versioned_name, "-m", "venv", "--without-pip", venv])
+    os.chown(install / "lib", 0, NOBODY)
+    (install / "lib").chmod(0o2775)
+    before = snapshot(venv)
+    code, _, err = venvlink("convert", venv)
+    assert code == 1
+    assert f"can write {install / 'lib'}, so another user could change what " in err
+    assert snapshot(venv) == before
+    (install / "lib").chmod(0o755)
+    assert venvlink("convert", venv)[0] == 0, "the team's write taken back"
 
 
 @needs_root

@@ -12,6 +12,7 @@ from pathlib import Path
 from . import _stub
 from ._atomic import Directory, Steps, cannot_write, temporary_name
 from ._convert import convert_in, hold
+from ._interpreter import others_can_change_its_start
 from ._paths import absolute, bin_home, destination, make_directories, on_path, same_directory
 from ._registry import Export, Records, Registry
 from ._trust import others_can_change, others_can_change_inside
@@ -163,15 +164,15 @@ def _verify(where: Directory, record: Export, venv: Path, entry: Path) -> None:
         )
         raise VenvlinkError(msg)
     # Run without site.py, the python still reads from the venv (pyvenv.cfg; a copied interpreter's libraries in
-    # lib/, for the loader, and a ._pth beside them), and from its home, and is the interpreter the stub execs: if
-    # another user could change any of them (a lab's venv), what it runs is not yours alone to choose, and is run
-    # when you run the link, not now.
+    # lib/, for the loader, and a ._pth beside them), from its home, and from the installation of the interpreter
+    # the stub execs: if another user could change any of them (a lab's venv, a team's Python), what it runs is
+    # not yours alone to choose, and is run when you run the link, not now.
     home = Venv.read(venv).values.get("home")
-    outside = [Path(p) for p in (explained.executable, home) if p]
     if (
         os.stat(venv).st_uid != os.geteuid()
         or others_can_change_inside(venv)
-        or any(others_can_change(path) for path in outside)
+        or (home and others_can_change(home))
+        or (explained.executable and others_can_change_its_start(explained.executable))
     ):
         return
     started = prefix_of(Path(os.path.realpath(entry)), shown=entry)

@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._trust import SAFE, open_regular, others_can_change
+from ._trust import SAFE, open_regular, others_can_change, others_can_change_inside
 from .exceptions import VenvlinkError
 
 _PROBE = (
@@ -97,6 +97,23 @@ def identify(path: Path, keep: tuple[int, ...] = ()) -> Interpreter | None:
         return None
 
 
+def others_can_change_its_start(interpreter: str | os.PathLike[str]) -> str | None:
+    """Why another user could change what ``interpreter`` runs as it starts (with ``-I -S``, as venvlink runs one):
+    its path, or its installation's ``lib/`` (a zip of the standard library there comes first on ``sys.path``; the
+    loader finds a libpython there) and standard library, site-packages left out; None when nobody but you and
+    root can."""
+    real = Path(os.path.realpath(interpreter))
+    lib = real.parent.parent / "lib"
+    doubt = others_can_change(interpreter) or others_can_change(real)
+    if doubt or not lib.is_dir():
+        return doubt
+    read = [lib, *sorted(lib.glob("libpython*")), *sorted(lib.glob("libpypy*"))]
+    doubt = next((found for path in read if (found := others_can_change(path))), None)
+    for stdlib in sorted([*lib.glob("python3*"), *lib.glob("pypy3*")]):
+        doubt = doubt or others_can_change_inside(stdlib, leaving_out=("site-packages", "dist-packages"))
+    return doubt
+
+
 def probe(path: Path, *, venv: Path, keep: tuple[int, ...] = (), shown: Path | None = None) -> Interpreter:
     """:func:`identify`, refusing anything but an interpreter the stub supports (for converting ``venv``); messages
     name it ``shown``."""
@@ -106,11 +123,9 @@ def probe(path: Path, *, venv: Path, keep: tuple[int, ...] = (), shown: Path | N
             f"removed: move the venv to another, of the same version: venvlink convert --python PYTHON {venv}"
         )
         raise VenvlinkError(msg)
-    doubt = others_can_change(path)  # what a team can replace in its bin/ would run as you
+    doubt = others_can_change_its_start(path)  # a team's bin/ or lib/: what its members put there would run as you
     if doubt:
-        msg = (
-            f"refusing to convert {venv}: {doubt}, so another user could change {shown or path}, which converting runs"
-        )
+        msg = f"refusing to convert {venv}: {doubt}, so another user could change what {shown or path} runs"
         raise VenvlinkError(f"{msg}; {SAFE}; nothing was changed")
     found = identify(path, keep)
     path = shown or path
@@ -155,6 +170,8 @@ def candidates(kind: tuple[str, str, bool], *, most: int = 1) -> list[Path]:
             if real in seen or not os.access(path, os.X_OK) or not os.path.isfile(path):
                 continue
             seen.add(real)
+            if directory not in os.environ.get("PATH", "").split(os.pathsep) and others_can_change_its_start(path):
+                continue  # pyenv's or uv's, which under sudo -E are another user's
             interpreter = identify(Path(path))
             if interpreter is not None and interpreter.kind == kind:
                 found.append(Path(path))

@@ -74,7 +74,9 @@ def with_keys(data: bytes, values: dict[str, str | None]) -> bytes:
     that is there keeps its line's place and spelling (its later duplicates go); a new one is appended. A value
     that would not read back as itself is refused."""
     for name, text in values.items():  # what is written must read back as written, by CPython and the stub
-        if text is not None and parse(f"{name} = {text}\n".encode("utf-8", "surrogateescape")).get(name) != text:
+        line = f"{name} = {text}\n".encode("utf-8", "surrogateescape")
+        # a \r too: site.py reads the file in text mode, where it ends a line
+        if text is not None and ("\r" in text or parse(line).get(name) != text):
             msg = (
                 f"cannot write {name} = {text} to a pyvenv.cfg: a line break or blanks at its ends would make it "
                 "read back as another value (a path cut short names another file); move it to a path without them"
