@@ -145,11 +145,22 @@ def make_venv(
     return dest
 
 
+def stdlib_of(interpreter: Interpreter | Path) -> Path:
+    """The interpreter's standard library directory (``/usr/lib/python3.11``)."""
+    python = interpreter.path if isinstance(interpreter, Interpreter) else interpreter
+    return Path(run([python, "-I", "-c", "import sysconfig; print(sysconfig.get_path('stdlib'))"]).stdout.strip())
+
+
 def wrapped_venv(interpreter: Interpreter, where: Path, first: str = "") -> Path:
     """``where/venv``, made by a base "interpreter" that is a #! wrapper running ``first`` (shell), then
-    ``exec -a "$0" real-python "$@"``, as nixpkgs' makeWrapper and HPC modules write them (``where/wrapped``)."""
-    wrapper = where / "wrapped" / interpreter.versioned_name
-    wrapper.parent.mkdir()
+    ``exec -a "$0" real-python "$@"``, as nixpkgs' makeWrapper and HPC modules write them: an installation of its
+    own, ``where/wrapped`` (``bin/``, and ``lib/`` linking to the standard library, where CPython looks up from
+    the venv's ``home``, as it does in nixpkgs' wrapped Pythons; not up to ``/tmp``, where anyone could put one)."""
+    wrapper = where / "wrapped" / "bin" / interpreter.versioned_name
+    wrapper.parent.mkdir(parents=True)
+    (where / "wrapped" / "lib").mkdir()
+    stdlib = stdlib_of(interpreter)
+    (where / "wrapped" / "lib" / stdlib.name).symlink_to(stdlib)
     wrapper.write_text(f'#!/bin/bash\n{first}exec -a "$0" {interpreter.real} "$@"\n')
     wrapper.chmod(0o755)
     run([wrapper, "-m", "venv", "--without-pip", where / "venv"])

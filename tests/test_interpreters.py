@@ -226,7 +226,7 @@ def test_base_interpreter_behind_a_wrapper_script(interpreter: Interpreter, tmp_
     python3.withPackages, HPC modules): the kernel hands it, as $0, the path exec'd. A plain venv of it runs with
     its venv; converted, it must too, directly and through a link, and `which` must say what really happens."""
     venv = wrapped_venv(interpreter, tmp_path)
-    wrapper = tmp_path / "wrapped" / interpreter.versioned_name
+    wrapper = tmp_path / "wrapped" / "bin" / interpreter.versioned_name
     plain = sys_info(venv / "bin" / "python")
     assert plain["prefix"] == str(venv), "the plain venv of a wrapper works"
     before = snapshot(venv)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, make_venv, run, snapshot, sys_info, venvlink
+from helpers import Interpreter, make_venv, run, snapshot, stdlib_of, sys_info, venvlink
 from virtualenv_linkable import _stub
 
 
@@ -52,12 +52,16 @@ def test_venv_upgrade_keeps_the_venv_and_its_links(interpreter: Interpreter, tmp
 
 
 def copied_base(interpreter: Interpreter, directory: Path) -> Path:
-    """A copy of ``interpreter`` in ``directory``: a base Python the test may remove (never pyenv's own)."""
+    """A copy of ``interpreter`` in ``directory``: a base Python the test may remove (never pyenv's own), an
+    installation of its own (``lib/`` links to the standard library, where getpath finds it before ``/tmp/lib``,
+    which anyone could make)."""
     if interpreter.implementation != "CPython":
         pytest.skip("a copy of PyPy's executable does not run without its libpypy beside it")
     copy = directory / "bin" / interpreter.versioned_name
     copy.parent.mkdir(parents=True)
     shutil.copy2(interpreter.real, copy)
+    (directory / "lib").mkdir()
+    (directory / "lib" / stdlib_of(interpreter).name).symlink_to(stdlib_of(interpreter))
     return copy
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Interpreter, compiler, make_venv, run, snapshot, venvlink, wrapped_venv
+from helpers import Interpreter, compiler, make_venv, run, snapshot, stdlib_of, venvlink, wrapped_venv
 from virtualenv_linkable import _pyvenv_cfg, _stub, _trust
 from virtualenv_linkable._interpreter import is_python
 
@@ -180,7 +180,9 @@ def test_interpreters_in_another_users_home_are_not_run(current: Interpreter, tm
     home = program.parent
     versions = home / ".pyenv" / "versions" / f"{xy}.99" / "bin"
     versions.mkdir(parents=True)
-    (versions / f"python{xy}").symlink_to(program)
+    shutil.copy2(program, versions / f"python{xy}")
+    (versions.parent / "lib").mkdir()
+    (versions.parent / "lib" / stdlib_of(current).name).symlink_to(stdlib_of(current))
     for path in [home / ".pyenv", *home.joinpath(".pyenv").rglob("*")]:
         os.lchown(path, NOBODY, NOBODY)
     venv = tmp_path / "venv"
@@ -199,7 +201,7 @@ def test_interpreters_in_another_users_home_are_not_run(current: Interpreter, tm
     assert code == 1
     assert not mark.exists(), mark.read_text()
     assert str(versions) not in err
-    for path in [home, program, home / ".pyenv", *home.joinpath(".pyenv").rglob("*")]:
+    for path in [home, home / ".pyenv", *home.joinpath(".pyenv").rglob("*")]:
         os.lchown(path, 0, 0)
     assert f"(found: {versions / f'python{xy}'})" in venvlink("convert", venv, env=env)[2], "root's own is searched"
 
@@ -451,8 +453,7 @@ def test_convert_runs_no_interpreter_whose_installation_another_user_can_change(
     (install / "bin").mkdir(parents=True)
     (install / "lib").mkdir()
     shutil.copy2(current.real, install / "bin" / current.versioned_name)
-    stdlib = run([current.path, "-I", "-c", "import sysconfig; print(sysconfig.get_path('stdlib'))"]).stdout.strip()
-    (install / "lib" / Path(stdlib).name).symlink_to(stdlib)
+    (install / "lib" / stdlib_of(current).name).symlink_to(stdlib_of(current))
     venv = tmp_path / "venv"
     run([install / "bin" / current.versioned_name, "-m", "venv", "--without-pip", venv])
     os.chown(install / "lib", 0, NOBODY)
@@ -464,6 +465,30 @@ def test_convert_runs_no_interpreter_whose_installation_another_user_can_change(
     assert snapshot(venv) == before
     (install / "lib").chmod(0o755)
     assert venvlink("convert", venv)[0] == 0, "the team's write taken back"
+
+
+@needs_root
+def test_the_installation_home_leads_to_is_judged(current: Interpreter, tmp_path: Path) -> None:
+    """The twelfth review: a venv made through root's ``/srv/tools/bin/python3.X`` (a link to the system's) has
+    ``home = /srv/tools/bin``, and CPython looks for its standard library up from there first: in
+    ``/srv/tools/lib``, which a team could write. A member's ``encodings`` there ran as root from convert (of a
+    --copies venv), export and the creator's --export. The installation getpath finds from ``home`` is judged."""
+    if current.implementation != "CPython":
+        pytest.skip("CPython's getpath")
+    tools = tmp_path / "tools"
+    (tools / "bin").mkdir(parents=True)
+    (tools / "lib").mkdir()
+    (tools / "bin" / current.versioned_name).symlink_to(current.real)
+    venv = tmp_path / "venv"
+    run([tools / "bin" / current.versioned_name, "-m", "venv", "--without-pip", "--copies", venv])
+    assert f"home = {tools / 'bin'}" in (venv / "pyvenv.cfg").read_text()
+    os.chown(tools / "lib", 0, NOBODY)
+    (tools / "lib").chmod(0o2775)
+    before = snapshot(venv)
+    code, _, err = venvlink("convert", venv)
+    assert code == 1
+    assert f"can write {tools / 'lib'}, so another user could change what " in err
+    assert snapshot(venv) == before
 
 
 @needs_root

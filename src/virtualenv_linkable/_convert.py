@@ -215,7 +215,10 @@ def convert_in(state: Venv, steps: Steps, venv_dir: Directory, *, python: Path |
         raise VenvlinkError(_gone(state, interpreter))
     if _up_to_date(state, interpreter):
         return Conversion(state.venv, interpreter, [], rewrote_cfg=False)
-    found = probe(interpreter, venv=state.venv, keep=(venv_dir.fd,), shown=state.shown(interpreter))
+    inside = Path(os.path.realpath(state.root)) in Path(os.path.realpath(interpreter)).parents
+    home = state.values.get("home") if inside else None  # a copy in the venv runs as the venv's
+    shown = state.shown(interpreter)
+    found = probe(interpreter, venv=state.venv, keep=(venv_dir.fd,), shown=shown, home=home)
     return make_linkable(state, interpreter, steps, venv_dir, found.describe)
 
 

@@ -171,8 +171,7 @@ def _verify(where: Directory, record: Export, venv: Path, entry: Path) -> None:
     if (
         os.stat(venv).st_uid != os.geteuid()
         or others_can_change_inside(venv)
-        or (home and others_can_change(home))
-        or (explained.executable and others_can_change_its_start(explained.executable))
+        or (explained.executable and others_can_change_its_start(explained.executable, home))
     ):
         return
     started = prefix_of(Path(os.path.realpath(entry)), shown=entry)

@@ -97,33 +97,63 @@ def identify(path: Path, keep: tuple[int, ...] = ()) -> Interpreter | None:
         return None
 
 
-def others_can_change_its_start(interpreter: str | os.PathLike[str]) -> str | None:
+def others_can_change_its_start(interpreter: str | os.PathLike[str], home: str | None = None) -> str | None:
     """Why another user could change what ``interpreter`` runs as it starts (with ``-I -S``, as venvlink runs one):
-    its path, or its installation's ``lib/`` (a zip of the standard library there comes first on ``sys.path``; the
-    loader finds a libpython there) and standard library, site-packages left out; None when nobody but you and
-    root can."""
+    its path, or the installation it takes its standard library from, which CPython finds as getpath does: up from
+    pyvenv.cfg's ``home`` when it runs as a venv's (``home`` given), else up from its own real directory; None when
+    nobody but you and root can."""
     real = Path(os.path.realpath(interpreter))
-    lib = real.parent.parent / "lib"
     doubt = others_can_change(interpreter) or others_can_change(real)
-    if doubt or not lib.is_dir():
+    if doubt or _is_script(real):  # a #! wrapper's getpath is that of the program it runs, which it names itself
         return doubt
-    read = [lib, *sorted(lib.glob("libpython*")), *sorted(lib.glob("libpypy*"))]
-    doubt = next((found for path in read if (found := others_can_change(path))), None)
-    for stdlib in sorted([*lib.glob("python3*"), *lib.glob("pypy3*")]):
-        doubt = doubt or others_can_change_inside(stdlib, leaving_out=("site-packages", "dist-packages"))
-    return doubt
+    start = Path(home) if home else real.parent
+    return others_can_change(start) or _installation(start)
 
 
-def probe(path: Path, *, venv: Path, keep: tuple[int, ...] = (), shown: Path | None = None) -> Interpreter:
+def _is_script(path: Path) -> bool:
+    try:
+        fd = open_regular(path)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as file:
+        return file.read(2) == b"#!"
+
+
+def _installation(start: Path) -> str | None:
+    """Why another user could change the installation getpath finds from ``start``: up from it, the first
+    directory whose ``lib/`` holds a standard library (``python3.X/os.py``, or a zip, which comes first on
+    ``sys.path``) is the prefix; each ``lib/`` (and ``lib64/``) on the way there, which others could create or
+    change, and the prefix's libpython and standard library (its site-packages left out: no ``-S`` start reads
+    them)."""
+    for directory in [start, *start.parents]:
+        for name in ("lib", "lib64"):
+            doubt = others_can_change(directory / name)
+            if doubt:
+                return doubt
+        lib = directory / "lib"
+        stdlibs = sorted(p for p in [*lib.glob("python3*"), *lib.glob("pypy3*")] if p.is_dir())
+        if not any((p / "os.py").is_file() for p in stdlibs) and not any(lib.glob("python3*.zip")):
+            continue
+        for path in [*lib.glob("libpython*"), *lib.glob("libpypy*")]:
+            doubt = doubt or others_can_change(path)
+        for stdlib in stdlibs:
+            doubt = doubt or others_can_change_inside(stdlib, leaving_out=("site-packages", "dist-packages"))
+        return doubt
+    return None
+
+
+def probe(
+    path: Path, *, venv: Path, keep: tuple[int, ...] = (), shown: Path | None = None, home: str | None = None
+) -> Interpreter:
     """:func:`identify`, refusing anything but an interpreter the stub supports (for converting ``venv``); messages
-    name it ``shown``."""
+    name it ``shown``. ``home``: the venv's, when ``path`` is in the venv (a copy), which then runs as the venv's."""
     if not path.exists():
         msg = (
             f"cannot convert {venv}: its interpreter {path} does not exist; the Python it was made from was moved or "
             f"removed: move the venv to another, of the same version: venvlink convert --python PYTHON {venv}"
         )
         raise VenvlinkError(msg)
-    doubt = others_can_change_its_start(path)  # a team's bin/ or lib/: what its members put there would run as you
+    doubt = others_can_change_its_start(path, home)  # a team's bin/ or lib/: what its members put there would run
     if doubt:
         msg = f"refusing to convert {venv}: {doubt}, so another user could change what {shown or path} runs"
         raise VenvlinkError(f"{msg}; {SAFE}; nothing was changed")
