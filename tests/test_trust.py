@@ -440,55 +440,38 @@ def test_convert_runs_no_base_interpreter_another_user_can_replace(current: Inte
 
 
 @needs_root
-def test_convert_runs_no_interpreter_whose_installation_another_user_can_change(
-    current: Interpreter, tmp_path: Path
+@pytest.mark.parametrize("layout", ["installed there", "a bin/ of links beside it"])
+def test_a_python_whose_lib_another_user_can_change_is_not_run(
+    layout: str, current: Interpreter, tmp_path: Path
 ) -> None:
     """The eleventh review: root's venv of a Python installed in ``/srv/team/py``, whose ``lib/`` a team root is not
     in can write: a member put a ``python3X.zip`` there, first on ``sys.path`` even with ``-I -S``, and its
-    ``encodings`` ran as root from convert, export and doctor --fix. What an interpreter reads as it starts is
-    judged: its installation's ``lib/`` and standard library."""
+    ``encodings`` ran as root from convert, export and doctor --fix. The twelfth: a venv made through root's
+    ``/srv/tools/bin/python3.X`` (a link to the system's) has ``home = /srv/tools/bin``, and a copy of the
+    interpreter in the venv looks for its standard library up from there: in ``/srv/tools/lib``. The installation
+    getpath finds is judged before anything runs."""
     if current.implementation != "CPython":
-        pytest.skip("a copy of PyPy's executable does not run without its libpypy beside it")
-    install = tmp_path / "py"
-    (install / "bin").mkdir(parents=True)
-    (install / "lib").mkdir()
-    shutil.copy2(current.real, install / "bin" / current.versioned_name)
-    (install / "lib" / stdlib_of(current).name).symlink_to(stdlib_of(current))
+        pytest.skip("CPython's getpath; a copy of PyPy's executable does not run without its libpypy beside it")
+    team = tmp_path / "team"
+    (team / "bin").mkdir(parents=True)
+    (team / "lib").mkdir()
+    python = team / "bin" / current.versioned_name
+    (team / "lib" / stdlib_of(current).name).symlink_to(stdlib_of(current))  # else found up to /tmp/lib: refused
+    if layout == "installed there":
+        shutil.copy2(current.real, python)
+    else:
+        python.symlink_to(current.real)
     venv = tmp_path / "venv"
-    run([install / "bin" / current.versioned_name, "-m", "venv", "--without-pip", venv])
-    os.chown(install / "lib", 0, NOBODY)
-    (install / "lib").chmod(0o2775)
+    run([python, "-m", "venv", "--without-pip", *(["--copies"] if layout != "installed there" else []), venv])
+    os.chown(team / "lib", 0, NOBODY)
+    (team / "lib").chmod(0o2775)
     before = snapshot(venv)
     code, _, err = venvlink("convert", venv)
     assert code == 1
-    assert f"can write {install / 'lib'}, so another user could change what " in err
+    assert f"can write {team / 'lib'}, so another user could change what " in err
     assert snapshot(venv) == before
-    (install / "lib").chmod(0o755)
+    (team / "lib").chmod(0o755)
     assert venvlink("convert", venv)[0] == 0, "the team's write taken back"
-
-
-@needs_root
-def test_the_installation_home_leads_to_is_judged(current: Interpreter, tmp_path: Path) -> None:
-    """The twelfth review: a venv made through root's ``/srv/tools/bin/python3.X`` (a link to the system's) has
-    ``home = /srv/tools/bin``, and CPython looks for its standard library up from there first: in
-    ``/srv/tools/lib``, which a team could write. A member's ``encodings`` there ran as root from convert (of a
-    --copies venv), export and the creator's --export. The installation getpath finds from ``home`` is judged."""
-    if current.implementation != "CPython":
-        pytest.skip("CPython's getpath")
-    tools = tmp_path / "tools"
-    (tools / "bin").mkdir(parents=True)
-    (tools / "lib").mkdir()
-    (tools / "bin" / current.versioned_name).symlink_to(current.real)
-    venv = tmp_path / "venv"
-    run([tools / "bin" / current.versioned_name, "-m", "venv", "--without-pip", "--copies", venv])
-    assert f"home = {tools / 'bin'}" in (venv / "pyvenv.cfg").read_text()
-    os.chown(tools / "lib", 0, NOBODY)
-    (tools / "lib").chmod(0o2775)
-    before = snapshot(venv)
-    code, _, err = venvlink("convert", venv)
-    assert code == 1
-    assert f"can write {tools / 'lib'}, so another user could change what " in err
-    assert snapshot(venv) == before
 
 
 @needs_root
