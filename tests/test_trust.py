@@ -440,7 +440,7 @@ def test_convert_runs_no_base_interpreter_another_user_can_replace(current: Inte
 
 
 @needs_root
-@pytest.mark.parametrize("layout", ["installed there", "a bin/ of links beside it"])
+@pytest.mark.parametrize("layout", ["installed there", "a bin/ of links beside it", "its python3.X writable"])
 def test_a_python_whose_lib_another_user_can_change_is_not_run(
     layout: str, current: Interpreter, tmp_path: Path
 ) -> None:
@@ -448,8 +448,10 @@ def test_a_python_whose_lib_another_user_can_change_is_not_run(
     in can write: a member put a ``python3X.zip`` there, first on ``sys.path`` even with ``-I -S``, and its
     ``encodings`` ran as root from convert, export and doctor --fix. The twelfth: a venv made through root's
     ``/srv/tools/bin/python3.X`` (a link to the system's) has ``home = /srv/tools/bin``, and a copy of the
-    interpreter in the venv looks for its standard library up from there: in ``/srv/tools/lib``. The installation
-    getpath finds is judged before anything runs."""
+    interpreter in the venv looks for its standard library up from there: in ``/srv/tools/lib``. The thirteenth:
+    root's ``lib/``, but a ``lib/python3.X`` in it the team can write, where an ``os.pyc`` or a ``lib-dynload``
+    makes it the prefix or the exec prefix (as Debian's ``/usr/local/lib/python3.X`` is for group staff). The
+    installation getpath finds is judged before anything runs."""
     if current.implementation != "CPython":
         pytest.skip("CPython's getpath; a copy of PyPy's executable does not run without its libpypy beside it")
     team = tmp_path / "team"
@@ -457,20 +459,27 @@ def test_a_python_whose_lib_another_user_can_change_is_not_run(
     (team / "lib").mkdir()
     python = team / "bin" / current.versioned_name
     (team / "lib" / stdlib_of(current).name).symlink_to(stdlib_of(current))  # else found up to /tmp/lib: refused
+    writable = team / "lib"
     if layout == "installed there":
         shutil.copy2(current.real, python)
+    elif layout == "its python3.X writable":  # team/tools/lib/python3.X, on the way up to team/lib's
+        python = team / "tools" / "bin" / current.versioned_name
+        writable = team / "tools" / "lib" / stdlib_of(current).name
+        writable.mkdir(parents=True)
+        python.parent.mkdir()
+        python.symlink_to(current.real)
     else:
         python.symlink_to(current.real)
     venv = tmp_path / "venv"
     run([python, "-m", "venv", "--without-pip", *(["--copies"] if layout != "installed there" else []), venv])
-    os.chown(team / "lib", 0, NOBODY)
-    (team / "lib").chmod(0o2775)
+    os.chown(writable, 0, NOBODY)
+    writable.chmod(0o2775)
     before = snapshot(venv)
     code, _, err = venvlink("convert", venv)
     assert code == 1
-    assert f"can write {team / 'lib'}, so another user could change what " in err
+    assert f"can write {writable}, so another user could change what " in err
     assert snapshot(venv) == before
-    (team / "lib").chmod(0o755)
+    writable.chmod(0o755)
     assert venvlink("convert", venv)[0] == 0, "the team's write taken back"
 
 

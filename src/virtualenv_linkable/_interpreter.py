@@ -120,25 +120,30 @@ def _is_script(path: Path) -> bool:
 
 
 def _installation(start: Path) -> str | None:
-    """Why another user could change the installation getpath finds from ``start``: up from it, the first
-    directory whose ``lib/`` holds a standard library (``python3.X/os.py``, or a zip, which comes first on
-    ``sys.path``) is the prefix; each ``lib/`` (and ``lib64/``) on the way there, which others could create or
-    change, and the prefix's libpython and standard library (its site-packages left out: no ``-S`` start reads
-    them)."""
+    """Why another user could change the installation getpath finds up from ``start``: it takes the first
+    directory whose ``lib/python3.X`` holds ``os.py`` or ``os.pyc`` (or whose ``lib/`` a zip of it) as the prefix,
+    and, searching apart, the first with ``lib/python3.X/lib-dynload`` as the exec prefix. Up to both, each
+    ``lib/`` and ``lib64/`` (there or not: whoever could create one chooses), each standard library in them (its
+    site-packages left out: no ``-S`` start reads them), and each libpython and zip there."""
+    prefix = exec_prefix = False
     for directory in [start, *start.parents]:
-        for name in ("lib", "lib64"):
-            doubt = others_can_change(directory / name)
+        for lib in (directory / "lib", directory / "lib64"):
+            doubt = others_can_change(lib)
+            stdlibs = sorted(p for p in [*lib.glob("python3*"), *lib.glob("pypy3*")] if p.is_dir())
+            for stdlib in stdlibs:
+                doubt = doubt or others_can_change_inside(stdlib, leaving_out=("site-packages", "dist-packages"))
+            for path in sorted([*lib.glob("libpython*"), *lib.glob("libpypy*"), *lib.glob("python3*.zip")]):
+                doubt = doubt or others_can_change(path)
             if doubt:
                 return doubt
-        lib = directory / "lib"
-        stdlibs = sorted(p for p in [*lib.glob("python3*"), *lib.glob("pypy3*")] if p.is_dir())
-        if not any((p / "os.py").is_file() for p in stdlibs) and not any(lib.glob("python3*.zip")):
-            continue
-        for path in [*lib.glob("libpython*"), *lib.glob("libpypy*")]:
-            doubt = doubt or others_can_change(path)
-        for stdlib in stdlibs:
-            doubt = doubt or others_can_change_inside(stdlib, leaving_out=("site-packages", "dist-packages"))
-        return doubt
+            prefix = (
+                prefix
+                or any(lib.glob("python3*.zip"))
+                or any((p / "os.py").is_file() or (p / "os.pyc").is_file() for p in stdlibs)
+            )
+            exec_prefix = exec_prefix or any((p / "lib-dynload").is_dir() for p in stdlibs)
+        if prefix and exec_prefix:
+            return None
     return None
 
 
