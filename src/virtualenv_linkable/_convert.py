@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import TYPE_CHECKING, __version__, _pyvenv_cfg, _stub
 from ._atomic import Directory, Steps
-from ._interpreter import VERSIONED_NAME, candidates, describe_kind, probe
+from ._interpreter import VERSIONED_NAME, candidates, describe_kind, is_script, probe
 from ._paths import absolute, located
 from ._registry import forget, remember
 from ._trust import SAFE, others_can_change, others_can_change_inside, user
@@ -287,14 +287,6 @@ def _up_to_date(state: Venv, interpreter: Path) -> bool:
     return all(not entry.is_symlink() and _stub.read_stub(entry) == wanted for entry in state.entries)
 
 
-def _is_script(path: Path) -> bool:
-    try:
-        with path.open("rb") as stream:
-            return stream.read(2) == b"#!"
-    except OSError:
-        return False
-
-
 @dataclass(frozen=True)
 class _Plan:
     """What a conversion writes: the interpreter the stubs run, the copies that move aside to libexec/, the link
@@ -325,7 +317,7 @@ def _plan(state: Venv, interpreter: Path, moved_from: Path | None) -> _Plan:
         if named.parent == libexec and named.name in record["entries"]:
             target = named  # as an earlier, interrupted, conversion chose
         record.setdefault("libexec", "kept" if os.path.lexists(state.root / "libexec") else "created")
-    elif _is_script(interpreter):
+    elif is_script(interpreter):
         # A #! wrapper (nixpkgs' makeWrapper, HPC modules) hands its interpreter "$0", which the kernel sets to
         # the path exec'd, whatever argv[0] was: the stubs exec a link inside the venv, so that $0 is in it.
         target = libexec / (versioned[0] if versioned else interpreter.name)

@@ -104,13 +104,15 @@ def others_can_change_its_start(interpreter: str | os.PathLike[str], home: str |
     nobody but you and root can."""
     real = Path(os.path.realpath(interpreter))
     doubt = others_can_change(interpreter) or others_can_change(real)
-    if doubt or _is_script(real):  # a #! wrapper's getpath is that of the program it runs, which it names itself
+    if doubt or is_script(real):  # a #! wrapper's getpath is that of the program it runs, which it names itself
         return doubt
     start = Path(home) if home else real.parent
     return others_can_change(start) or _installation(start)
 
 
-def _is_script(path: Path) -> bool:
+def is_script(path: Path) -> bool:
+    """Whether ``path`` is a ``#!`` script (a wrapper such as nixpkgs' makeWrapper writes); only a regular file is
+    opened."""
     try:
         fd = open_regular(path)
     except OSError:
