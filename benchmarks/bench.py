@@ -303,6 +303,38 @@ def creation(python: Path, work: Path, runs: int) -> dict[str, Any]:
     return results
 
 
+def commands(python: Path, work: Path, runs: int) -> dict[str, Any]:
+    """venvlink export and convert, as commands, against ``venvlink --version`` (Python's start-up and venvlink's
+    import, which every command pays): what the commands themselves add. venvlink reads and runs no interpreter,
+    so the goal is at most 2x."""
+    linkable, plain = work / "linkable", work / "plain"
+    virtualenv("--no-seed", "--creator", "linkable", "-p", python, linkable)
+    run([python, "-m", "venv", "--without-pip", plain])
+    venvlink = [sys.executable, "-m", "virtualenv_linkable"]
+
+    def timed(cmd: list[object]) -> float:
+        start = time.perf_counter()
+        run(cmd)
+        return time.perf_counter() - start
+
+    def plain_again() -> None:  # outside the time taken: the venv to convert, as python -m venv made it
+        virtualenv_linkable.convert(plain, revert=True)
+
+    variants: dict[str, Callable[[], float]] = {
+        "venvlink --version": lambda: timed([*venvlink, "--version"]),
+        "venvlink export --force (a linkable venv)": lambda: timed(
+            [*venvlink, "export", "--force", linkable, work / "tool"]
+        ),
+        "venvlink convert (a stdlib venv)": lambda: plain_again() or timed([*venvlink, "convert", plain]),
+        "venvlink export --force (a stdlib venv: converts it)": lambda: (
+            plain_again() or timed([*venvlink, "export", "--force", plain, work / "plain-tool"])
+        ),
+    }
+    for warm in variants.values():
+        warm()
+    return with_ratios(interleaved(variants, runs), "venvlink --version")
+
+
 def scale(python: Path, work: Path) -> dict[str, Any]:
     """list, doctor and doctor --fix (with nothing to fix) over 1, 100 and 1000 exports, each of a venv of its own
     (copies of one linkable venv: distinct venvs, each read and walked on its own)."""
@@ -374,7 +406,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=200, help="rounds of start-up runs per mode (default 200)")
     parser.add_argument("--json", type=Path, default=HERE / "results.json")
     parser.add_argument("--chart", type=Path, default=HERE.parent / "docs" / "_static" / "benchmark.svg")
-    parser.add_argument("--skip", action="append", default=[], choices=["startup", "creation", "scale"])
+    parser.add_argument("--skip", action="append", default=[], choices=["startup", "creation", "commands", "scale"])
     parser.add_argument("--creation-runs", type=int, default=30, help="rounds of venv creation (default 30)")
     parser.add_argument("--stub", type=Path, help="the stub to measure (default: dist/'s wheel's, else the installed)")
     args = parser.parse_args()
@@ -401,6 +433,9 @@ def main() -> int:
             if "creation" not in args.skip and "creation" not in results:
                 (work / "create").mkdir()
                 results["creation"] = creation(python, work / "create", args.creation_runs)
+            if "commands" not in args.skip and "commands" not in results:
+                (work / "commands").mkdir()
+                results["commands"] = commands(python, work / "commands", args.creation_runs)
             if "scale" not in args.skip and "scale" not in results:
                 (work / "scale").mkdir()
                 results["scale"] = scale(python, work / "scale")
@@ -432,6 +467,10 @@ def report(results: dict[str, Any]) -> None:
         for name, f in results["creation"].items():
             ratio = f"  {f['ratio']:.3f}x" if "ratio" in f else ""
             print(f"  {name:50} {f['median_ms']:8.1f} ms  [{f['p10_ms']:.1f}-{f['p90_ms']:.1f}]{ratio}")
+    if "commands" in results:
+        print("\ncommands, against venvlink --version (goal: at most 2x)")
+        for name, f in results["commands"].items():
+            print(f"  {name:55} {f['median_ms']:8.1f} ms  [{f['p10_ms']:.1f}-{f['p90_ms']:.1f}]  {f['ratio']:.2f}x")
     if "scale" in results:
         print("\nscale (exports of as many venvs: list, doctor, doctor --fix with nothing to fix)")
         for count, f in results["scale"].items():

@@ -152,17 +152,22 @@ def test_refuses_a_script_named_python(current: Interpreter, tmp_path: Path) -> 
     for name in ("python", "python3", "python{}.{}".format(*current.version)):
         (venv / "bin" / name).unlink()
         (venv / "bin" / name).symlink_to(script)
-    refused(venv, f"its interpreter {script} is not a Python that venvlink can run it with")
+    refused(venv, f"its interpreter {script} is not a CPython or PyPy executable, nor a wrapper of one")
 
 
 def test_refuses_an_unknown_implementation(current: Interpreter, tmp_path: Path) -> None:
+    """What the interpreter is, is read, never run: a wrapper's venv says its implementation (virtualenv's key)."""
     venv = new_venv("stdlib", current, tmp_path / "venv")
     graalpy = tmp_path / "graalpy"
-    graalpy.write_text('#!/bin/sh\necho \'["GraalPy", [3, 11, 7], false, "/opt/graalpy"]\'\n')
+    mark = tmp_path / "ran"
+    graalpy.write_text(f'#!/bin/sh\ntouch {mark}\nexec graalpython "$@"\n')
     graalpy.chmod(0o755)
     (venv / "bin" / "python").unlink()
     (venv / "bin" / "python").symlink_to(graalpy)
+    cfg = venv / "pyvenv.cfg"
+    cfg.write_text(f"{cfg.read_text()}implementation = GraalPy\nversion_info = 3.11.7.final.0\n")
     refused(venv, f"its interpreter {graalpy} is GraalPy 3.11.7; venvlink supports CPython 3.8+, PyPy 3.9+")
+    assert not mark.exists()
 
 
 def test_refuses_a_venv_whose_base_is_gone(current: Interpreter, tmp_path: Path) -> None:

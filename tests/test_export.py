@@ -145,17 +145,17 @@ def test_concurrent_exports_to_one_dest(current: Interpreter, tmp_path: Path) ->
 
 
 def test_dest_appearing_meanwhile_is_not_clobbered(current: Interpreter, tmp_path: Path) -> None:
-    """Another program creates DEST while export runs the new link: the export backs out."""
+    """Another program creates DEST while the stub explains the new link: the export backs out."""
     venv = new_venv("linkable", current, tmp_path / "venv")
     dest = tmp_path / "tool"
     code = (
         "import pathlib, sys\n"
         "import virtualenv_linkable._export as e\n"
-        "real = e.prefix_of\n"
-        "def prefix_of(*args, **kwargs):\n"
+        "real = e._verify\n"
+        "def verify(*args, **kwargs):\n"
         f"    pathlib.Path({str(dest)!r}).write_text('mine')\n"
         "    return real(*args, **kwargs)\n"
-        "e.prefix_of = prefix_of\n"
+        "e._verify = verify\n"
         "from virtualenv_linkable.__main__ import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )

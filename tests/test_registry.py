@@ -177,7 +177,7 @@ def test_another_users_registry_is_refused(
     result = run([sys.executable, "-m", "virtualenv_linkable", command, *args[command]], check=False, env=env)
     assert result.returncode == 1
     assert result.stderr.startswith(f"venvlink: error: refusing the registry {registry}: {home} belongs to ")
-    assert f"(uid {DEPLOY}), and venvlink runs the programs a registry names" in result.stderr
+    assert f"(uid {DEPLOY}), and doctor --fix changes the venvs a registry names" in result.stderr
     assert result.stderr.count("\n") == 1
     assert not marker.exists()
     assert os.path.lexists(home / "tool")
@@ -288,8 +288,8 @@ def test_no_registry_is_made_where_another_user_chooses(
     assert result.returncode == 1
     assert result.stderr == (
         f"venvlink: error: refusing to create {home / '.local' / 'state'} for the registry: {home} belongs to "
-        f"{_trust.user(DEPLOY)}, and venvlink runs the programs a registry names; set XDG_STATE_HOME to a directory "
-        "of your own (sudo: -H, not -E)\n"
+        f"{_trust.user(DEPLOY)}, and doctor --fix changes the venvs a registry names; set XDG_STATE_HOME to a "
+        "directory of your own (sudo: -H, not -E)\n"
     )
     assert list(home.iterdir()) == []
     assert not os.path.lexists(tmp_path / "t")

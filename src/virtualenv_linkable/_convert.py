@@ -14,15 +14,17 @@ from pathlib import Path
 
 from . import TYPE_CHECKING, __version__, _pyvenv_cfg, _stub
 from ._atomic import Directory, Steps
-from ._interpreter import VERSIONED_NAME, candidates, describe_kind, is_script, probe
+from ._interpreter import VERSIONED_NAME, candidates, describe_kind, installation, is_script, named, of_venv
 from ._paths import absolute, located
+from ._policy import WRITTEN, refusal_to_change
 from ._registry import forget, remember
-from ._trust import SAFE, others_can_change, others_can_change_inside, user
 from ._venv import EXECUTABLE_KEY, KEYS, MARKER_KEY, RESTORE_KEY, Venv, pyvenv_cfg_of
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
     from typing import Any
+
+    from ._interpreter import Interpreter
 
 _NAME = re.compile(r"(?!\.\.?$)[^/\0]+")  # one name in a directory, not a path
 
@@ -35,7 +37,8 @@ class Conversion:
     :ivar executable: the interpreter its stubs run (reverted: what its entries run again)
     :ivar entries: the names in ``bin/`` that were replaced
     :ivar rewrote_cfg: whether venvlink's keys in ``pyvenv.cfg`` were added, corrected or removed
-    :ivar interpreter: what the interpreter is, as it said when run (``CPython 3.12.1``); empty when not run
+    :ivar interpreter: what the interpreter is, as read from its files and the venv's (``CPython 3.12.1``); empty
+        when not read
     :ivar note: why the venv could not be remembered in venvlink's registry, if it could not (it is linkable all
         the same); None otherwise
     """
@@ -144,7 +147,7 @@ def convert(
     another venvlink version are replaced.
 
     The interpreter is the one ``bin/python`` runs now (its link, or its copy, which moves aside to ``libexec/``),
-    run once to confirm it is a CPython or PyPy venvlink supports. With ``python``, the venv moves to that
+    read (never run) to confirm it is a CPython or PyPy venvlink supports. With ``python``, the venv moves to that
     interpreter instead, which must be of the same implementation and X.Y (and free-threaded or not) as the venv's
     site-packages: for a base interpreter that was removed or upgraded to a new patch release. With ``revert``, put
     back exactly what was there before: link texts, copies and ``pyvenv.cfg``. Every step is an atomic rename
@@ -172,42 +175,23 @@ def convert(
 
 def hold(venv: Path, steps: Steps) -> Directory:
     """The venv's directory, held open until ``steps`` ends: every read and write of a change goes through it, so
-    that a venv swapped for another directory meanwhile is never the one changed. Only a venv of your own: changing
-    one runs its interpreter and writes into it as you."""
+    that a venv swapped for another directory meanwhile is never the one changed. Refused unless the caller could
+    make the change anyway (:func:`._policy.refusal_to_change`), judged on the directories held."""
     venv_dir = steps.hold(Directory.open(venv))
-    owner = os.fstat(venv_dir.fd).st_uid
-    if owner != os.geteuid():
-        who = user(owner)
-        msg = (
-            f"refusing to change {venv}: it belongs to {who}, not to you ({user(os.geteuid())}), and changing a "
-            f"venv runs its interpreter and writes into it as you; run venvlink as {who}"
-        )
-        raise VenvlinkError(msg)
-    # the path, not only the directory held: whoever can put another directory at it could choose what runs; and
-    # everything in it: bin/ and libexec/ name the interpreter converting runs, which reads pyvenv.cfg, and a
-    # copied one loads libraries from lib/ (conda's, uv's)
-    cfg = venv / "pyvenv.cfg"
-    doubt = others_can_change_inside(venv) or (others_can_change(cfg) if os.path.lexists(cfg) else None)
-    if doubt:
-        msg = (
-            f"refusing to change {venv}: {doubt}, so another user could have changed what it runs, and changing it "
-            f"runs it; {SAFE}; nothing was changed"
-        )
-        raise VenvlinkError(msg)
+    directories = {"": os.fstat(venv_dir.fd)}
+    for name in WRITTEN[1:]:
+        found = venv_dir.lstat(name)
+        if found is not None and stat.S_ISDIR(found.st_mode):
+            directories[name] = found
+    refusal = refusal_to_change(venv, directories)
+    if refusal:
+        raise VenvlinkError(refusal)
     return venv_dir
 
 
 def convert_in(state: Venv, steps: Steps, venv_dir: Directory, *, python: Path | None = None) -> Conversion:
     """:func:`convert` of the venv held as ``venv_dir`` (:func:`hold`), its changes recorded in ``steps``: undone
     if the larger change they belong to fails."""
-    for entry in state.entries:  # its owner chose what it runs: a link another user made is theirs to point
-        owner = os.lstat(entry).st_uid
-        if owner not in (0, os.geteuid()):
-            msg = (
-                f"refusing to change {state.venv}: {state.shown(entry)} belongs to {user(owner)}, who chose what it "
-                "runs, and changing the venv runs it; replace it with a link of your own, then convert it"
-            )
-            raise VenvlinkError(msg)
     if python is not None:
         return _move(state, python, steps, venv_dir)
     interpreter = interpreter_of(state)
@@ -215,11 +199,24 @@ def convert_in(state: Venv, steps: Steps, venv_dir: Directory, *, python: Path |
         raise VenvlinkError(_gone(state, interpreter))
     if _up_to_date(state, interpreter):
         return Conversion(state.venv, interpreter, [], rewrote_cfg=False)
-    inside = Path(os.path.realpath(state.root)) in Path(os.path.realpath(interpreter)).parents
-    home = state.values.get("home") if inside else None  # a copy in the venv runs as the venv's
-    shown = state.shown(interpreter)
-    found = probe(interpreter, venv=state.venv, keep=(venv_dir.fd,), shown=shown, home=home)
+    found = of_venv(interpreter, venv=state.venv, values=state.values, kind=state.made_for())
+    _refuse_what_the_stub_refuses(state, venv_dir)
     return make_linkable(state, interpreter, steps, venv_dir, found.describe)
+
+
+def _refuse_what_the_stub_refuses(state: Venv, venv_dir: Directory) -> None:
+    """A venv whose pyvenv.cfg every user could change or plant (made under umask 000): its stubs would refuse to
+    start, so it is refused first, unchanged, and keeps running as it did."""
+    cfg = venv_dir.lstat("pyvenv.cfg")
+    found = os.stat("pyvenv.cfg", dir_fd=venv_dir.fd) if cfg is not None and stat.S_ISLNK(cfg.st_mode) else cfg
+    directory = os.fstat(venv_dir.fd)
+    for path, mode in ((state.venv, directory.st_mode), (state.venv / "pyvenv.cfg", found.st_mode if found else 0)):
+        if mode & stat.S_IWOTH and not (stat.S_ISDIR(mode) and mode & stat.S_ISVTX):
+            msg = (
+                f"refusing to convert {state.venv}: every user can write {path}, and the stub refuses a pyvenv.cfg "
+                f"anyone could have changed; run: chmod o-w {path}; nothing was changed"
+            )
+            raise VenvlinkError(msg)
 
 
 def _gone(state: Venv, interpreter: Path) -> str:
@@ -241,8 +238,7 @@ def _gone(state: Venv, interpreter: Path) -> str:
 
 def _move(state: Venv, python: Path, steps: Steps, venv_dir: Directory) -> Conversion:
     """The venv, linkable, on ``python``: an interpreter of the kind its site-packages suit. pyvenv.cfg's
-    ``home`` and version keys follow, and what ``--revert`` would put back links to ``python`` instead."""
-    found = probe(python, venv=state.venv)
+    ``home``, version and base keys follow, and what ``--revert`` would put back links to ``python`` instead."""
     kind = state.made_for()
     if kind is None:
         msg = (
@@ -250,6 +246,10 @@ def _move(state: Venv, python: Path, steps: Steps, venv_dir: Directory) -> Conve
             "nothing was changed"
         )
         raise VenvlinkError(msg)
+    try:
+        found = named(python, kind)
+    except VenvlinkError as error:
+        raise VenvlinkError(f"cannot move {state.venv} to {python}: {error}; nothing was changed") from None
     if found.kind != kind:
         msg = (
             f"cannot move {state.venv} to {python}: the venv is for {describe_kind(kind)}, {python} is "
@@ -266,17 +266,30 @@ def _move(state: Venv, python: Path, steps: Steps, venv_dir: Directory) -> Conve
             "recreate the venv instead; nothing was changed"
         )
         raise VenvlinkError(msg)
-    version = ".".join(map(str, found.version))
-    keys: dict[str, str] = {"home": str(python.parent)}
-    for key, value in (("version", version), ("version_info", version), ("python-version", version[:3])):
-        if key in state.values:
-            keys[key] = f"{version}.final.0" if key == "version_info" and state.values[key].count(".") > 2 else value
-    for key in ("executable", "base-executable"):
-        if key in state.values:
-            keys[key] = str(python) if key == "base-executable" else os.path.realpath(python)
-    moved = replace(state, cfg_bytes=_pyvenv_cfg.with_keys(state.cfg_bytes, dict(keys)))
+    moved = replace(state, cfg_bytes=_pyvenv_cfg.with_keys(state.cfg_bytes, _moved_keys(state.values, python, found)))
     moved = replace(moved, values=_pyvenv_cfg.parse(moved.cfg_bytes))
     return make_linkable(moved, python, steps, venv_dir, found.describe, moved_from=old, old_cfg=state.cfg_bytes)
+
+
+def _moved_keys(values: dict[str, str], python: Path, found: Interpreter) -> dict[str, str | None]:
+    """The pyvenv.cfg keys that name the interpreter (venv's and virtualenv's), for ``python``: each one the venv
+    has, rewritten; a base prefix the files of ``python`` do not give is dropped rather than left naming the old."""
+    keys: dict[str, str | None] = {"home": str(python.parent)}
+    if len(found.version) == 3:  # X.Y.Z: a version the files gave only as X.Y is not written
+        version = ".".join(map(str, found.version))
+        for key, value in (("version", version), ("version_info", version)):
+            if key in values:
+                keys[key] = f"{version}.final.0" if key == "version_info" and values[key].count(".") > 2 else value
+    if "python-version" in values:
+        keys["python-version"] = "{}.{}".format(*found.version[:2])
+    for key in ("executable", "base-executable"):
+        if key in values:
+            keys[key] = str(python) if key == "base-executable" else os.path.realpath(python)
+    prefixes = installation(python, found.kind[1])
+    for key, prefix in (("base-prefix", 0), ("base-exec-prefix", 1)):
+        if key in values:
+            keys[key] = str(prefixes[prefix]) if prefixes else None
+    return keys
 
 
 def _up_to_date(state: Venv, interpreter: Path) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
@@ -12,21 +11,11 @@ from pathlib import Path
 from . import _stub
 from ._atomic import Directory, Steps, cannot_write, temporary_name
 from ._convert import convert_in, hold
-from ._interpreter import others_can_change_its_start
 from ._paths import absolute, bin_home, destination, make_directories, on_path, same_directory
 from ._registry import Export, Records, Registry
-from ._trust import others_can_change, others_can_change_inside
+from ._trust import others_can_change
 from ._venv import Venv
 from .exceptions import VenvlinkError
-
-# The venv's sys.prefix without site.py (-S), which would run what site-packages holds (.pth files, sitecustomize):
-# site.py's venv() takes the directory above the executable's when either holds a pyvenv.cfg (3.14's getpath says
-# so itself); as bytes, for a path need not be UTF-8.
-_PREFIX = """import os, sys
-where = os.path.dirname(os.path.abspath(sys.executable))
-above = os.path.dirname(where)
-venv = any(os.path.isfile(os.path.join(d, "pyvenv.cfg")) for d in (where, above))
-sys.stdout.buffer.write(os.fsencode(above if venv else sys.prefix))"""
 
 
 @dataclass(frozen=True)
@@ -58,27 +47,6 @@ class ExportResult:
         return f"{self.dest.parent} is not on PATH; add it to run {self.dest.name} by name"
 
 
-def prefix_of(python: Path, shown: Path | None = None) -> str:
-    """The ``sys.prefix`` ``python`` runs with, or an error with what it printed (naming it ``shown``)."""
-    shown = shown or python
-    doubt = others_can_change(python)
-    if doubt:
-        msg = f"venvlink does not run {shown}: {doubt}"
-        raise VenvlinkError(msg)
-    try:
-        command = [str(python), "-I", "-S", "-c", _PREFIX]
-        result = subprocess.run(command, capture_output=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        reason = error.strerror if isinstance(error, OSError) else "it did not finish in 60 s"
-        msg = f"cannot run {shown}: {reason}"
-        raise VenvlinkError(msg) from None
-    if result.returncode != 0:
-        said = (os.fsdecode(result.stderr).strip().splitlines() or [f"exit status {result.returncode}"])[-1]
-        msg = f"running {shown} failed: {said}"
-        raise VenvlinkError(msg)
-    return os.fsdecode(result.stdout)
-
-
 def _refuse_a_dest_others_can_redirect(dest: str | os.PathLike[str]) -> None:
     """DEST's directory is resolved before anything is placed or removed there: a directory on the way that
     another user can change (a team's, whose bin/ they made a link to /usr/bin) would choose where. Judged as
@@ -88,8 +56,9 @@ def _refuse_a_dest_others_can_redirect(dest: str | os.PathLike[str]) -> None:
     doubt = others_can_change(given.parent, shared_end=True)
     if doubt:
         msg = (
-            f"refusing {given}: {doubt}, so another user could make it name a file elsewhere; give a DEST whose "
-            "directories only you and root can change"
+            f"refusing {given}: {doubt}, so another user could make it name a file elsewhere; give a DEST in a "
+            f"directory of your own (such as {bin_home()}), or, if you trust them, list the directory in "
+            "VENVLINK_SAFE_DIRECTORIES"
         )
         raise VenvlinkError(msg)
 
@@ -137,9 +106,8 @@ def _open_dest_directory(dest: Path) -> Directory:
 
 
 def _verify(where: Directory, record: Export, venv: Path, entry: Path) -> None:
-    """Refuse a link that would not run ``venv``. Nothing is run through DEST's directory, where whoever can write
-    could swap what runs: the stub explains a link put there (it reads, and execs nothing), and the venv's own
-    interpreter runs by its real path, inside the venv."""
+    """Refuse a link that would not run ``venv``: the stub explains a link put in DEST's directory (it reads, and
+    execs nothing), as a start through DEST would walk it. Nothing is run."""
     dest = Path(record.dest)
     while True:
         name = temporary_name(dest.name)
@@ -162,21 +130,6 @@ def _verify(where: Directory, record: Export, venv: Path, entry: Path) -> None:
             f"{dest} would run with sys.prefix = {explained.prefix or 'the base interpreter'}, not {venv}; "
             f"nothing was changed (see: venvlink which {entry})"
         )
-        raise VenvlinkError(msg)
-    # Run without site.py, the python still reads from the venv (pyvenv.cfg; a copied interpreter's libraries in
-    # lib/, for the loader, and a ._pth beside them), from its home, and from the installation of the interpreter
-    # the stub execs: if another user could change any of them (a lab's venv, a team's Python), what it runs is
-    # not yours alone to choose, and is run when you run the link, not now.
-    home = Venv.read(venv).values.get("home")
-    if (
-        os.stat(venv).st_uid != os.geteuid()
-        or others_can_change_inside(venv)
-        or (explained.executable and others_can_change_its_start(explained.executable, home))
-    ):
-        return
-    started = prefix_of(Path(os.path.realpath(entry)), shown=entry)
-    if not same_directory(started, venv):
-        msg = f"{entry} runs with sys.prefix = {started}, not {venv}; nothing was changed"
         raise VenvlinkError(msg)
 
 
@@ -227,9 +180,9 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
 
     A venv that is not linkable yet is converted first (unless ``convert_venv`` is false). ``dest`` is checked
     and claimed under the registry's lock: an existing ``dest`` is replaced only with ``force``, in one rename,
-    never written through. Before the new link takes ``dest``'s place, the stub explains it and the venv's python
-    runs once without ``site.py`` (if only you and root can change what it runs); if its ``sys.prefix`` is not
-    ``venv``, or anything else fails, the venv, ``dest`` and the registry stay as they were.
+    never written through. Before the new link takes ``dest``'s place, the stub explains it (nothing is run); if
+    the ``sys.prefix`` it would start with is not ``venv``, or anything else fails, the venv, ``dest`` and the
+    registry stay as they were.
     """
     state = Venv.read(absolute(venv))
     if dest is None:  # where pipx and uv put a tool's command, named after the venv's directory

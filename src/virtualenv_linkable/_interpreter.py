@@ -1,24 +1,19 @@
-"""Interpreters: their names, what one is (asked of the file, or of it running once), and where to find another of
-the same kind."""
+"""Interpreters: their names, what one is (read from its files, never run: see :mod:`._reading`), and where to find
+another of the same kind."""
 
 from __future__ import annotations
 
 import glob
-import json
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._trust import SAFE, open_regular, others_can_change, others_can_change_inside
+from ._reading import read_interpreter
+from ._trust import open_regular, others_can_change
 from .exceptions import VenvlinkError
 
-_PROBE = (
-    "import json, platform, sys, sysconfig; print(json.dumps([platform.python_implementation(), "
-    "list(sys.version_info[:3]), sysconfig.get_config_var('Py_GIL_DISABLED') == 1]))"
-)
-#: what the stub has been tested with (docs/platforms.rst); others run as Python but are refused
+#: what the stub has been tested with (docs/platforms.rst); others are refused
 SUPPORTED = {"CPython": (3, 8), "PyPy": (3, 9)}
 #: the names venv creators give interpreters in bin/: python, python3, python3.X, free-threaded python3.Xt; pypy...
 ENTRY_NAME = re.compile(r"(python|pypy)(\d+(\.\d+)?t?)?")
@@ -57,14 +52,19 @@ def is_python(path: Path) -> bool:
 
 @dataclass(frozen=True)
 class Interpreter:
+    """What an interpreter is, as read from its files and its venv's.
+
+    :ivar version: ``(3, 12, 1)``, or ``(3, 12)`` where the files do not say the patch level
+    """
+
     path: Path
     implementation: str
-    version: tuple[int, int, int]
+    version: tuple[int, ...]
     free_threaded: bool
 
     @property
     def describe(self) -> str:
-        """``CPython 3.12.1``, ``CPython 3.13.0 (free-threaded)``, ``PyPy 3.9.16``."""
+        """``CPython 3.12.1``, ``CPython 3.13.0 (free-threaded)``, ``PyPy 3.9``."""
         version = ".".join(map(str, self.version))
         return f"{self.implementation} {version}{' (free-threaded)' if self.free_threaded else ''}"
 
@@ -79,37 +79,6 @@ def describe_kind(kind: tuple[str, str, bool]) -> str:
     return f"{kind[0]} {kind[1]}{' (free-threaded)' if kind[2] else ''}"
 
 
-def identify(path: Path, keep: tuple[int, ...] = ()) -> Interpreter | None:
-    """Run ``path`` once, isolated, and say what Python it is; None when it is not one that answers. ``keep``:
-    descriptors it inherits, with their numbers (a ``/proc/self/fd/N/...`` path runs through them)."""
-    try:
-        done = subprocess.run(
-            [str(path), "-I", "-S", "-c", _PROBE],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            pass_fds=keep,
-        )
-        implementation, version, free_threaded = json.loads(done.stdout)[:3]
-        return Interpreter(path, str(implementation), (version[0], version[1], version[2]), bool(free_threaded))
-    except (OSError, subprocess.SubprocessError, ValueError, TypeError, IndexError):
-        return None
-
-
-def others_can_change_its_start(interpreter: str | os.PathLike[str], home: str | None = None) -> str | None:
-    """Why another user could change what ``interpreter`` runs as it starts (with ``-I -S``, as venvlink runs one):
-    its path, or the installation it takes its standard library from, which CPython finds as getpath does: up from
-    pyvenv.cfg's ``home`` when it runs as a venv's (``home`` given), else up from its own real directory; None when
-    nobody but you and root can."""
-    real = Path(os.path.realpath(interpreter))
-    doubt = others_can_change(interpreter) or others_can_change(real)
-    if doubt or is_script(real):  # a #! wrapper's getpath is that of the program it runs, which it names itself
-        return doubt
-    start = Path(home) if home else real.parent
-    return others_can_change(start) or _installation(start)
-
-
 def is_script(path: Path) -> bool:
     """Whether ``path`` is a ``#!`` script (a wrapper such as nixpkgs' makeWrapper writes); only a regular file is
     opened."""
@@ -121,66 +90,102 @@ def is_script(path: Path) -> bool:
         return file.read(2) == b"#!"
 
 
-def _installation(start: Path) -> str | None:
-    """Why another user could change the installation getpath finds up from ``start``: it takes the first
-    directory whose ``lib/python3.X`` holds ``os.py`` or ``os.pyc`` (or whose ``lib/`` a zip of it) as the prefix,
-    and, searching apart, the first with ``lib/python3.X/lib-dynload`` as the exec prefix. Up to both, each
-    ``lib/`` and ``lib64/`` (there or not: whoever could create one chooses), each standard library in them (its
-    site-packages left out: no ``-S`` start reads them), and each libpython and zip there."""
-    prefix = exec_prefix = False
-    for directory in [start, *start.parents]:
-        for lib in (directory / "lib", directory / "lib64"):
-            doubt = others_can_change(lib)
-            stdlibs = sorted(p for p in [*lib.glob("python3*"), *lib.glob("pypy3*")] if p.is_dir())
-            for stdlib in stdlibs:
-                doubt = doubt or others_can_change_inside(stdlib, leaving_out=("site-packages", "dist-packages"))
-            for path in sorted([*lib.glob("libpython*"), *lib.glob("libpypy*"), *lib.glob("python3*.zip")]):
-                doubt = doubt or others_can_change(path)
-            if doubt:
-                return doubt
-            prefix = (
-                prefix
-                or any(lib.glob("python3*.zip"))
-                or any((p / "os.py").is_file() or (p / "os.pyc").is_file() for p in stdlibs)
-            )
-            exec_prefix = exec_prefix or any((p / "lib-dynload").is_dir() for p in stdlibs)
-        if prefix and exec_prefix:
-            return None
-    return None
+def _version(text: str | None) -> tuple[int, ...] | None:
+    """``3.12.1`` of a pyvenv.cfg's ``version`` (venv), ``3.12.1.final.0`` of its ``version_info`` (virtualenv,
+    uv), as numbers; None for anything else."""
+    found = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", text or "")
+    return tuple(int(part) for part in found.groups() if part is not None) if found else None
 
 
-def probe(
-    path: Path, *, venv: Path, keep: tuple[int, ...] = (), shown: Path | None = None, home: str | None = None
-) -> Interpreter:
-    """:func:`identify`, refusing anything but an interpreter the stub supports (for converting ``venv``); messages
-    name it ``shown``. ``home``: the venv's, when ``path`` is in the venv (a copy), which then runs as the venv's."""
-    if not path.exists():
+def of_venv(path: Path, *, venv: Path, values: dict[str, str], kind: tuple[str, str, bool] | None) -> Interpreter:
+    """What ``path``, the interpreter of ``venv`` (pyvenv.cfg's ``values``; ``kind``, what its ``lib/`` was made
+    for), is: read from the file, then from the venv where the file cannot say (a ``#!`` wrapper names neither its
+    implementation nor its version). An error, naming what is wrong, for anything but an interpreter the stub
+    supports."""
+    facts = read_interpreter(path)
+    if facts is None or (facts.script is not None and not is_python(path)):  # a wrapper names the Python it runs
+        msg = f"cannot convert {venv}: its interpreter {path} is not a CPython or PyPy executable, nor a wrapper of one"
+        raise VenvlinkError(msg)
+    implementation = facts.implementation or (kind[0] if kind else values.get("implementation", "CPython"))
+    version = _version(values.get("version_info") or values.get("version")) or facts.version
+    if version is None and kind is not None:
+        version = tuple(int(part) for part in kind[1].split("."))
+    if version is None:
+        msg = f"cannot convert {venv}: neither its interpreter {path} nor its pyvenv.cfg and lib/ say its version"
+        raise VenvlinkError(msg)
+    found = Interpreter(path, implementation, version, facts.free_threaded or bool(kind and kind[2]))
+    refusal = unsupported(found)
+    if refusal:
+        raise VenvlinkError(f"cannot convert {venv}: its interpreter {path} is {refusal}")
+    return found
+
+
+def named(path: Path, kind: tuple[str, str, bool]) -> Interpreter:
+    """What the interpreter the user named (``convert --python``) for a venv of ``kind`` is, read from its files;
+    a ``#!`` wrapper of one says only the version its name gives, and is taken for the venv's implementation. An
+    error for anything but an interpreter the stub supports, or a dispatching script such as pyenv's shims, which
+    choose another Python at each start."""
+    facts = read_interpreter(path)
+    if facts is not None and facts.script is not None and _is_pyenv_shim(path):
         msg = (
-            f"cannot convert {venv}: its interpreter {path} does not exist; the Python it was made from was moved or "
-            f"removed: move the venv to another, of the same version: venvlink convert --python PYTHON {venv}"
+            f"{path} is pyenv's shim, which runs whichever Python pyenv selects at each start; give the interpreter "
+            f'itself: --python "$(pyenv which {path.name})"'
         )
         raise VenvlinkError(msg)
-    doubt = others_can_change_its_start(path, home)  # a team's bin/ or lib/: what its members put there would run
-    if doubt:
-        msg = f"refusing to convert {venv}: {doubt}, so another user could change what {shown or path} runs"
-        raise VenvlinkError(f"{msg}; {SAFE}; nothing was changed")
-    found = identify(path, keep)
-    path = shown or path
-    if found is None:
-        msg = f"cannot convert {venv}: its interpreter {path} is not a Python that venvlink can run it with"
+    if facts is None or (facts.script is not None and not is_python(path)):
+        msg = f"{path} is not a CPython or PyPy executable, nor a wrapper of one; give the path of the interpreter"
         raise VenvlinkError(msg)
-    minimum = SUPPORTED.get(found.implementation)
-    if minimum is None or found.version[:2] < minimum:
-        supported = ", ".join(f"{name} {major}.{minor}+" for name, (major, minor) in SUPPORTED.items())
-        msg = f"cannot convert {venv}: its interpreter {path} is {found.describe}; venvlink supports {supported}"
-        raise VenvlinkError(msg)
+    version = facts.version or tuple(int(part) for part in kind[1].split("."))
+    found = Interpreter(path, facts.implementation or kind[0], version, facts.free_threaded)
+    refusal = unsupported(found)
+    if refusal:
+        raise VenvlinkError(f"{path} is {refusal}")
     return found
+
+
+def _is_pyenv_shim(path: Path) -> bool:
+    """Whether the script at ``path`` hands its start to ``pyenv exec`` (pyenv's shims; asdf's and mise's work
+    alike), read within its first 4 KiB."""
+    try:
+        with os.fdopen(open_regular(path), "rb") as file:
+            head = file.read(4096)
+    except OSError:
+        return False
+    return b"pyenv" in head and b" exec " in head
+
+
+def unsupported(found: Interpreter) -> str | None:
+    """What ``found`` is, and what venvlink supports, when the stub does not support it; None when it does."""
+    minimum = SUPPORTED.get(found.implementation)
+    if minimum is not None and found.version[:2] >= minimum:
+        return None
+    supported = ", ".join(f"{name} {major}.{minor}+" for name, (major, minor) in SUPPORTED.items())
+    return f"{found.describe}; venvlink supports {supported}"
+
+
+def installation(python: Path, xy: str) -> tuple[Path, Path] | None:
+    """The prefix and exec prefix of the installation ``python`` belongs to, as getpath finds them up from its real
+    directory: the first directory whose ``lib/pythonX.Y`` holds ``os.py`` (or ``os.pyc``), and the first whose
+    ``lib/pythonX.Y`` holds ``lib-dynload``; None when the files do not say (``convert --python`` then drops
+    virtualenv's ``base-prefix`` rather than leave the old one)."""
+    start = Path(os.path.realpath(python)).parent
+    prefix = exec_prefix = None
+    for directory in [start, *start.parents]:
+        for lib in ("lib", "lib64"):
+            stdlib = directory / lib / f"python{xy}"
+            if prefix is None and ((stdlib / "os.py").is_file() or (stdlib / "os.pyc").is_file()):
+                prefix = directory
+            if exec_prefix is None and (stdlib / "lib-dynload").is_dir():
+                exec_prefix = directory
+        if prefix is not None and exec_prefix is not None:
+            return prefix, exec_prefix
+    return None
 
 
 def _search_directories() -> list[str]:
     """Where interpreters are installed: ``PATH`` (what you run by name anyway), then pyenv's versions and uv's
-    managed Pythons, where only you and root can change them: under ``sudo -E`` those paths come from another
-    user's environment, and their programs are not run as root."""
+    managed Pythons where no other user can change them: under ``sudo -E`` those paths come from another user's
+    environment, and root is not told to rest its venvs on them."""
     # pyenv's shims are scripts that pick a version at each start: not an interpreter a venv can rest on
     found = [
         entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry and os.path.basename(entry) != "shims"
@@ -195,7 +200,7 @@ def _search_directories() -> list[str]:
 
 def candidates(kind: tuple[str, str, bool], *, most: int = 1) -> list[Path]:
     """Up to ``most`` interpreters of ``kind`` on this machine (by name on ``PATH``, in pyenv's and uv's
-    directories, newest first there), each confirmed by running it once."""
+    directories, newest first there), each confirmed by reading its file."""
     implementation, xy, free_threaded = kind
     names = [f"pypy{xy}", "pypy3"] if implementation == "PyPy" else [f"python{xy}{'t' if free_threaded else ''}"]
     seen: set[str] = set()
@@ -207,10 +212,10 @@ def candidates(kind: tuple[str, str, bool], *, most: int = 1) -> list[Path]:
             if real in seen or not os.access(path, os.X_OK) or not os.path.isfile(path):
                 continue
             seen.add(real)
-            if directory not in os.environ.get("PATH", "").split(os.pathsep) and others_can_change_its_start(path):
-                continue  # pyenv's or uv's, which under sudo -E are another user's
-            interpreter = identify(Path(path))
-            if interpreter is not None and interpreter.kind == kind:
+            facts = read_interpreter(Path(path))
+            if facts is None or facts.implementation is None or facts.version is None:
+                continue
+            if (facts.implementation, "{}.{}".format(*facts.version[:2]), facts.free_threaded) == kind:
                 found.append(Path(path))
                 if len(found) == most:
                     return found

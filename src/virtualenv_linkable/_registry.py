@@ -108,7 +108,7 @@ class Registry:
         checked to be the user's own and not writable by every user; every read and write goes through it, so
         that nothing swapped in after the check is used. None when it does not exist and ``create`` is false.
 
-        venvlink runs the programs a registry names (doctor checks each venv), so it reads only the user's own, as
+        doctor --fix changes the venvs a registry names, so it reads only the user's own, as
         git refuses another user's repository, and only on a path no other user can change (``_trust``): not in
         another user's home, where ``sudo -E`` and ``env_keep+=HOME`` point, nor through a link there."""
         me, home = os.geteuid(), self.path.parent.parent
@@ -121,7 +121,7 @@ class Registry:
         if doubt:
             what = f"the registry {self.path}" if exists else f"to create {home} for the registry"
             msg = (
-                f"refusing {what}: {doubt}, and venvlink runs the programs a registry names; set XDG_STATE_HOME to "
+                f"refusing {what}: {doubt}, and doctor --fix changes the venvs a registry names; set XDG_STATE_HOME to "
                 "a directory of your own (sudo: -H, not -E)"
             )
             raise VenvlinkError(msg)
@@ -159,9 +159,9 @@ class Registry:
     def _foreign(self, path: Path, uid: int) -> VenvlinkError:
         owner, me = user(uid), user(os.geteuid())
         return VenvlinkError(
-            f"refusing the registry {self.path}: {path} belongs to {owner}, not to you ({me}), and venvlink runs "
-            f"the programs a registry names; run venvlink as {owner}, or set XDG_STATE_HOME to a directory of your "
-            "own (sudo: -H, not -E)"
+            f"refusing the registry {self.path}: {path} belongs to {owner}, not to you ({me}), and doctor --fix "
+            f"changes the venvs a registry names; run venvlink as {owner}, or set XDG_STATE_HOME to a directory of "
+            "your own (sudo: -H, not -E)"
         )
 
     def _text(self, directory: Directory) -> str | None:

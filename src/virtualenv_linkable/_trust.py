@@ -1,15 +1,15 @@
-"""Before venvlink runs a program or changes a venv, whether anyone but you could change what its path names; and
-reading only regular files, so that no path makes venvlink open a device or a FIFO, or read a procfs file.
+"""Whether anyone but you could change what a path names, for the writes venvlink makes by path (a link at DEST,
+a venv virtualenv fills); and reading only regular files, so that no path makes venvlink open a device or a FIFO,
+or read a procfs file. venvlink runs no program of a venv (it reads), so nothing here judges what would run.
 
-venvlink runs as whoever calls it, root included, on paths other users may have made: a venv in a directory a
-group can write, an interpreter found in an inherited ``$HOME``. A path is yours when every directory and link on
-the way to it (as the kernel follows them), and the file itself, belong to you or root, and none of those
-directories lets a user who is not you add or replace an entry: writable by every user or by a group you are not
-in, or by a user or group an ACL names, unless sticky (then only the entry taken must be yours or root's, as in
-``/tmp``). A group you are in is trusted as you trust it when you run what its members put in its directories (a
-lab's shared venv); inside a venv, what such a member owns there is trusted too.
+venvlink runs as whoever calls it, root included, on paths other users may have made. A path is yours when every
+directory and link on the way to it (as the kernel follows them), and the file itself, belong to you or root (or
+are a directory a group you are in can write: its owner is one of that group, trusted as you trust it), and none of
+those directories lets a user who is not you add or replace an entry: writable by every user or by a group you are
+not in, or by a user or group an ACL names, unless sticky (then only the entry taken must be yours or root's, as in
+``/tmp``). Inside a venv, what a member of a group you are in owns where that group can write is trusted too.
 
-``VENVLINK_SAFE_DIRECTORIES`` (directories, separated as in ``PATH``) says whom else you trust, as git's
+``VENVLINK_SAFE_DIRECTORIES`` (absolute directories, separated as in ``PATH``) says whom else you trust, as git's
 ``safe.directory`` does: under each, who owns and who can write is not asked (a container's root on a workspace
 mounted from a user's home; a project directory an HPC group leader owns).
 """
@@ -125,7 +125,7 @@ def others_can_change(path: str | os.PathLike[str], *, shared_end: bool = False)
     directory ``path`` names may itself be another user's, or writable by others (DEST's: they can change what is
     in it, not which directory it is)."""
     last: tuple[os.stat_result, Path] | None = None
-    safe = _safe_directories()
+    safe = safe_directories()
     try:
         for directory, found, entry, inside, at_end in _steps(path):
             trusted = any(entry == safe_dir or safe_dir in entry.parents for safe_dir in safe)
@@ -136,7 +136,7 @@ def others_can_change(path: str | os.PathLike[str], *, shared_end: bool = False)
             if writer and not (found.st_mode & stat.S_ISVTX and _owned(inside)):
                 return f"{writer} can write {directory}, where {entry} is"
             link = stat.S_ISLNK(inside.st_mode)
-            mine = _owned(inside) or trusted or (shared_end and at_end and not link)
+            mine = _owned(inside) or trusted or _shared(inside) or (shared_end and at_end and not link)
             if not mine:  # a link too: whoever made it could write there
                 return f"{entry} belongs to {user(inside.st_uid)}"
             last = None if trusted else (inside, entry) if not link else last
@@ -156,7 +156,7 @@ def others_can_change_inside(path: str | os.PathLike[str], *, leaving_out: Colle
     installation's site-packages, which no start with ``-S`` reads)."""
     doubt = others_can_change(path)
     top = Path(os.path.realpath(path))  # as it stays: nobody else can change the way there
-    if doubt or not top.is_dir() or any(d == top or d in top.parents for d in _safe_directories()):
+    if doubt or not top.is_dir() or any(d == top or d in top.parents for d in safe_directories()):
         return doubt
     try:
         # each directory, its status, and the fellow members whose directories it is in (what they own below theirs
@@ -181,6 +181,13 @@ def others_can_change_inside(path: str | os.PathLike[str], *, leaving_out: Colle
     return None
 
 
+def _shared(found: os.stat_result) -> bool:
+    """Whether ``found`` is a directory a group you are in can write: whoever owns it (a PI's project directory, a
+    lab's venv one member made) is of that group, trusted as you trust it; who else can write it is still asked."""
+    groups = {os.getegid(), *os.getgroups()}
+    return stat.S_ISDIR(found.st_mode) and bool(found.st_mode & stat.S_IWGRP) and found.st_gid in groups
+
+
 def _fellow_member(uid: int, directory: os.stat_result) -> bool:
     """Whether ``uid`` is a member of a group you are in that can write ``directory``: what they own there (a
     package a lab member installed into the lab's venv) they could have put there anyway, and that group is
@@ -194,7 +201,7 @@ def _fellow_member(uid: int, directory: os.stat_result) -> bool:
         return False
 
 
-def _safe_directories() -> list[Path]:
+def safe_directories() -> list[Path]:
     return [Path(os.path.realpath(d)) for d in os.environ.get("VENVLINK_SAFE_DIRECTORIES", "").split(os.pathsep) if d]
 
 

@@ -1,0 +1,51 @@
+"""Whether venvlink may change a venv: the one place that decides, over what was read of it, and the caller.
+
+venvlink runs nothing of a venv (it reads what an interpreter is), so what it must judge is its own writes: into a
+venv (convert, ``doctor --fix``, ``export`` of a venv to convert) only where the caller could make that change
+anyway. Every write then goes through descriptors held from the first read, so nobody can redirect it elsewhere.
+Who owns the base installation, or the directories above the venv, is no reason to refuse: nothing there is run
+or written.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from ._trust import safe_directories, user
+
+#: the directories of a venv that converting writes into: its own (pyvenv.cfg), bin/ and libexec/
+WRITTEN = ("", "bin", "libexec")
+
+
+def _yours(found: os.stat_result) -> bool:
+    """Whether the caller could change what is in the directory ``found`` describes without venvlink: it is
+    theirs (root's, for root), or a group they are in can write it (a lab's venv, a PI's project directory)."""
+    if found.st_uid == os.geteuid():
+        return True
+    return bool(found.st_mode & stat.S_IWGRP) and found.st_gid in {os.getegid(), *os.getgroups()}
+
+
+def refusal_to_change(venv: Path, directories: dict[str, os.stat_result]) -> str | None:
+    """Why the caller may not change ``venv``, given the status of each of its :data:`WRITTEN` directories that
+    exists (read through the descriptors the change then writes through); None when they may.
+
+    Stops: root (or any user) writing stubs and keys into a venv another user owns, as a command run in their
+    directory, without having been told to trust them; the venv's owner could then not tell who changed it, and
+    ``doctor --fix`` would keep changing it. Lets through: your own venvs, wherever they are; a group's venv or a
+    venv in a group's directory you can write anyway; anything under ``VENVLINK_SAFE_DIRECTORIES`` (a container's
+    root on a workspace mounted from the host's user)."""
+    real = Path(os.path.realpath(venv))
+    if any(safe == real or safe in real.parents for safe in safe_directories()):
+        return None
+    for name, found in directories.items():
+        if not _yours(found):
+            where = venv / name if name else venv
+            owner = user(found.st_uid)
+            return (
+                f"refusing to change {venv}: {where} belongs to {owner} and is not writable by a group you are in; "
+                f"ask its owner to run venvlink, or, if you trust {owner}, export "
+                f"VENVLINK_SAFE_DIRECTORIES={real}; nothing was changed"
+            )
+    return None
