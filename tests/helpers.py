@@ -21,6 +21,8 @@ import pytest
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
 NOBODY = 65534
 DEPLOY = 1000  # another user: who owns a shared venv, or who attacks
+# what site.py and getpath.py strip off pyvenv.cfg's keys and values, str.strip(): Unicode's whitespace
+SPACES = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
 SYS_INFO = (
     "import json, sys; print(json.dumps({'prefix': sys.prefix, 'exec_prefix': sys.exec_prefix, "
     "'base_prefix': sys.base_prefix, 'executable': sys.executable, 'path': sys.path}))"

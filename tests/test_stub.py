@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from helpers import STUB_SOURCE, compiler
+from helpers import SPACES, STUB_SOURCE, compiler
 from virtualenv_linkable import _macho, _pyvenv_cfg, _stub, _trust
 
 HARNESS = r"""
@@ -103,6 +103,17 @@ def _variants() -> list[bytes]:
         b"\xe2\x84\xaaey = v\nhome = /kelvin\n",
         b"home = /a\nbase executable = /spaced\n",
         b"home = /\xff\xfe\n",
+        # each of str.strip()'s whitespace around keys and values, and inside a value, where it stays
+        *(f"{c}Home{c}={c}/h{c}h{c}{c}\nexecutable {c}= {c}/e\n".encode() for c in SPACES),
+        "venvlink-executable\u3000= /behind-ideographic-space\nhome = /a\n".encode(),
+        "home = \u200b/a\ufeff\u180e\n".encode(),  # zero width space, BOM, Mongolian vowel separator: no whitespace
+        # bytes that are not UTF-8, beside whitespace: never whitespace, nor part of the whitespace beside them
+        b"home = \xa0/a\x85\n",  # NBSP and NEL in Latin-1
+        b"home = /a\xc2\xc2\xa0\n",
+        b"home = /a\xf0\x9f\xe2\x80\x80\n",
+        b"home = \xe2\x80\x80\x80/a\xe2\x80\n",
+        b"home = \xe1\x9a /a \xe3\x80\n",
+        b"home = /a\xc0\xa0\xe0\x80\xa0\n",  # overlong encodings of a space
         b"no equals\n\n\nhome=/a",
         b"=\n==\nhome=/a\n",
         b"executable = /only\n",
@@ -110,9 +121,19 @@ def _variants() -> list[bytes]:
     ]
 
 
+def _getpath_home(data: bytes) -> str | None:
+    """``home`` as CPython 3.11+ reads it, in Modules/getpath.py (its readlines, in getpath.c, splits the file at
+    ``\n`` only, decoded as UTF-8 with surrogateescape); a BOM skipped, as venvlink and the stub skip it."""
+    for line in data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "surrogateescape").split("\n"):
+        key, had_equ, value = line.partition("=")
+        if had_equ and key.strip().lower() == "home":
+            return value.strip()
+    return None
+
+
 def test_one_pyvenv_cfg_parser(harness: Path, tmp_path: Path) -> None:
     """stub.c's parse_cfg and _pyvenv_cfg.parse find the same keys in the same bytes, so what venvlink reads is
-    what the stub runs."""
+    what the stub runs; and the same home as CPython's getpath.py, stripped as str.strip() strips it."""
     variants = _variants()
     paths = []
     for index, data in enumerate(variants):
@@ -124,6 +145,7 @@ def test_one_pyvenv_cfg_parser(harness: Path, tmp_path: Path) -> None:
     for index, data in enumerate(variants):
         stub_c = fields[5 * index : 5 * index + 4]
         values = _pyvenv_cfg.parse(data)
+        assert values.get("home") == _getpath_home(data), data
         refused = stub_c[0] == b"\x02refused"
         # the stub refuses a pyvenv.cfg without a home, and one with a NUL byte (as _pyvenv_cfg.read_bytes does)
         assert refused == (not values.get("home") or b"\0" in data), data

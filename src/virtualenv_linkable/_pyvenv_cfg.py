@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from ._trust import open_regular
 from .exceptions import VenvlinkError
 
 MAX_SIZE = 32767  # stub.c's MAX_CFG: CPython 3.11+ refuse a pyvenv.cfg of 32 KiB or more
-_BLANKS = b" \t\r\f\v"
 _BOM = b"\xef\xbb\xbf"
 
 
+def _strip(data: bytes, strip: Callable[[str], str] = str.strip) -> bytes:
+    """``data`` without the whitespace site.py and getpath.py strip off keys and values: str.strip()'s, Unicode's
+    (stub.c's ``spaces``); a byte that is not UTF-8 decodes to a lone surrogate, never whitespace, and comes back as
+    it was."""
+    return strip(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+
+
 def _key(line: bytes) -> bytes | None:
-    """The key of a ``key = value`` line as the stub compares it (ASCII case folded), or None without ``=``."""
+    """The key of a ``key = value`` line as the stub compares it (case folded in ASCII only: stub.c's parse_cfg says
+    why that agrees with CPython's str.lower()), or None without ``=``."""
     key, equals, _ = line.partition(b"=")
-    return key.strip(_BLANKS).lower() if equals else None
+    return _strip(key).lower() if equals else None
 
 
 def parse(data: bytes) -> dict[str, str]:
@@ -27,7 +35,7 @@ def parse(data: bytes) -> dict[str, str]:
     for line in data.removeprefix(_BOM).split(b"\n"):
         key = _key(line)
         if key is not None:
-            value = line.partition(b"=")[2].strip(_BLANKS)
+            value = _strip(line.partition(b"=")[2])
             values.setdefault(key.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
     return values
 
@@ -91,7 +99,7 @@ def with_keys(data: bytes, values: dict[str, str | None]) -> bytes:
         elif wanted[key] is not None and key not in done:
             end = b"\r\n" if line.endswith(b"\r\n") else b"\n"
             value = str(wanted[key]).encode("utf-8", "surrogateescape")
-            kept.append(line.partition(b"=")[0].rstrip(_BLANKS) + b" = " + value + end)
+            kept.append(_strip(line.partition(b"=")[0], str.rstrip) + b" = " + value + end)
             done.add(key)
     added = [key + b" = " + str(value).encode("utf-8", "surrogateescape") + b"\n" for key, value in wanted.items()]
     added = [line for line, key in zip(added, wanted) if wanted[key] is not None and key not in done]

@@ -614,8 +614,9 @@ static enum trust walk(char *p, char *cfg, enum found *found, int in_record)
 }
 
 /* Step 3: pyvenv.cfg as CPython reads it: key = value, first '=' splits, keys
- * case-insensitive (ASCII), blanks and \r stripped, a UTF-8 BOM skipped (CPython
- * runs such a venv); the first occurrence of a key wins. */
+ * case-insensitive (ASCII), whitespace stripped as str.strip() strips it (Unicode's,
+ * \r among it), a UTF-8 BOM skipped (CPython runs such a venv); the first
+ * occurrence of a key wins. */
 struct cfg {
     char text[MAX_CFG + 1];
     const char *home, *venvlink_executable, *base_executable, *executable;
@@ -623,18 +624,35 @@ struct cfg {
     char version[16]; /* "3.X": the first of version_info, version, python-version that has one */
 };
 
-static int blank(char c)
+/* What site.py and getpath.py (3.11+) strip off keys and values, str.strip(): the characters str.isspace() calls
+ * whitespace (tests/test_stub.py holds the list to it), in UTF-8, as both decode the file. */
+static const char *const spaces[] = {
+    " ", "\t", "\n", "\v", "\f", "\r", "\x1c", "\x1d", "\x1e", "\x1f", "\xc2\x85", "\xc2\xa0", "\xe1\x9a\x80",
+    "\xe2\x80\x80", "\xe2\x80\x81", "\xe2\x80\x82", "\xe2\x80\x83", "\xe2\x80\x84", "\xe2\x80\x85", "\xe2\x80\x86",
+    "\xe2\x80\x87", "\xe2\x80\x88", "\xe2\x80\x89", "\xe2\x80\x8a", "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xaf",
+    "\xe2\x81\x9f", "\xe3\x80\x80"};
+
+/* The length of the whitespace character [s, end) starts with (at_end: ends with), or 0. Only a whole encoding
+ * counts: a byte that is not UTF-8 decodes to no whitespace (surrogateescape), and none of these starts with a byte
+ * that could continue the character before it, so CPython decodes them as they stand. */
+static size_t space(const char *s, const char *end, int at_end)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+    for (size_t i = 0; i < sizeof spaces / sizeof spaces[0]; i++) {
+        size_t len = strlen(spaces[i]);
+        if ((size_t)(end - s) >= len && !memcmp(at_end ? end - len : s, spaces[i], len))
+            return len;
+    }
+    return 0;
 }
 
-/* [s, end) without the blanks around it, terminated */
+/* [s, end) without the whitespace around it, terminated */
 static char *strip(char *s, char *end)
 {
-    while (s < end && blank(*s))
-        s++;
-    while (end > s && blank(end[-1]))
-        end--;
+    size_t len;
+    while ((len = space(s, end, 0)))
+        s += len;
+    while ((len = space(s, end, 1)))
+        end -= len;
     *end = '\0';
     return s;
 }
@@ -672,6 +690,9 @@ static void parse_cfg(struct cfg *c, size_t total, const char *path)
         if (eq) {
             key = strip(line, eq);
             value = strip(eq + 1, end);
+            /* ASCII only, though CPython's str.lower() folds Unicode: its one fold of another character to ASCII
+             * is the Kelvin sign's (U+212A) to k, and of the keys CPython reads (home; site.py's
+             * include-system-site-packages) the stub reads only home, which has no k */
             for (char *k = key; *k; k++)
                 if (*k >= 'A' && *k <= 'Z')
                     *k = (char)(*k - 'A' + 'a');
