@@ -357,3 +357,20 @@ def test_a_revert_the_registry_cannot_forget_is_an_error(current: Interpreter, t
     done = run([sys.executable, "-m", "virtualenv_linkable", "remove", "--forget", venv])
     assert done.returncode == 0
     assert json.loads(registry.read_text())["venvs"] == {}
+
+
+def test_the_registry_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """exports.json lists a user's venvs and links: 0600, as its directory is 0700; one a venvlink before 0.3 wrote
+    0644 becomes 0600 at its next write (a new file renamed over it, never a chmod through a path)."""
+    path = tmp_path / "venvlink" / "exports.json"
+    registry = Registry(path)
+    with registry.change() as records:
+        records.exports["/x"] = Export("/x", "/v", "/v/bin/python", "python", "2026-11-22T00:00:00+00:00")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    path.chmod(0o644)
+    with registry.change() as records:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, "read as it is"
+        records.venvs["/v"] = Converted("/v", "2026-11-22T00:00:00+00:00")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(json.loads(path.read_text())["venvs"]) == ["/v"]

@@ -303,7 +303,8 @@ class Registry:
             entries = {key: raw for key, raw in self._raw[section].items() if key in self.malformed}
             entries.update({key: asdict(item) for key, item in items.items()})
             data[section] = dict(sorted(entries.items()))
-        self._held().write(self.path.name, (json.dumps(data, indent=2) + "\n").encode(), 0o644, durable=True)
+        text = json.dumps(data, indent=2) + "\n"
+        self._held().write(self.path.name, text.encode(), 0o600, durable=True)  # the user's venvs: nobody else's
         self._written = Records(dict(records.exports), dict(records.venvs))
         self._dirty = False
 
