@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -300,3 +301,59 @@ def test_paths_that_are_not_utf_8(current: Interpreter, tmp_path: Path) -> None:
     assert sys_info(tool)["prefix"] == venv
     assert venvlink("convert", "--revert", venv)[0] == 0
     assert venvlink("remove", tool)[0] == 0
+
+
+#: what argcomplete's shell code sets when it asks for completions (venvlink completion)
+ASKED = {"_ARGCOMPLETE": "1", "_ARGCOMPLETE_SHELL": "bash", "COMP_LINE": "venvlink ex", "COMP_POINT": "11"}
+
+
+def test_completion_variables_inherited_are_not_a_completion(current: Interpreter, tmp_path: Path) -> None:
+    """Root's ``sudo -E venvlink doctor --fix`` with another user's environment: argcomplete's variables, inherited,
+    made doctor fix nothing and exit 0, and argcomplete opened _ARGCOMPLETE_STDOUT_FILENAME for writing, truncating
+    what a link there named. A command with arguments is never a completion (the shell code runs the bare
+    command): it does its work, says why it ignores the variables, and the file is never opened."""
+    make_venv(current, tmp_path / "converted")  # remembered, and exported by nobody
+    (tmp_path / "converted" / "bin" / "python").unlink()  # recreated, as far as doctor --fix can tell
+    (tmp_path / "converted" / "bin" / "python").symlink_to(current.real)
+    victim = tmp_path / "victim"
+    victim.write_text("root's\n")
+    (tmp_path / "link").symlink_to(victim)
+    env = {**os.environ, **ASKED, "_ARGCOMPLETE_STDOUT_FILENAME": str(tmp_path / "link")}
+    code, out, err = venvlink("doctor", "--fix", env=env)
+    assert code == 0, err
+    assert out.startswith(f"fixed {tmp_path / 'converted'} (recreated)"), out
+    assert _stub.is_stub(tmp_path / "converted" / "bin" / "python")
+    assert "note: ignoring _ARGCOMPLETE" in err
+    assert victim.read_text() == "root's\n"
+    assert os.readlink(tmp_path / "link") == str(victim)
+    assert venvlink("-q", "list", env=env)[2] == "", "-q keeps the note out"
+
+
+@pytest.mark.parametrize("tempfiles", [False, True])
+def test_completion_through_the_shell_code(tmp_path: Path, tempfiles: bool) -> None:
+    """bash runs the code `venvlink completion bash` prints, as a shell does on TAB: the completions come from
+    venvlink's parser, on descriptor 8, also with ARGCOMPLETE_USE_TEMPFILES (the code then names a file of its
+    own in _ARGCOMPLETE_STDOUT_FILENAME, and still opens descriptor 8). No file the environment names is written."""
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    (tmp_path / "bin").mkdir()
+    command = tmp_path / "bin" / "venvlink"
+    command.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m virtualenv_linkable "$@"\n')
+    command.chmod(0o755)
+    (tmp_path / "code.bash").write_text(venvlink("completion", "bash")[1])
+    victim = tmp_path / "victim"
+    victim.write_text("root's\n")
+    (tmp_path / "link").symlink_to(victim)
+    script = (
+        f"source {shlex.quote(str(tmp_path / 'code.bash'))}\n"
+        'COMP_LINE="venvlink ex"; COMP_POINT=11; COMP_WORDS=(venvlink ex); COMP_CWORD=1\n'
+        '_python_argcomplete venvlink; printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    env["_ARGCOMPLETE_STDOUT_FILENAME"] = str(tmp_path / "link")  # exported: the code overrides it with tempfiles
+    if tempfiles:
+        env["ARGCOMPLETE_USE_TEMPFILES"] = "1"
+    result = run([bash, "--norc", "--noprofile", "-c", script], env=env)
+    assert result.stdout.split() == ["export"], result
+    assert victim.read_text() == "root's\n"

@@ -193,10 +193,12 @@ def test_verbose_adds_detail_to_every_command(current: Interpreter, tmp_path: Pa
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_completion(shell: str, tmp_path: Path) -> None:
     """`venvlink completion SHELL` prints argcomplete's code for that shell; the completions it asks for come from
-    venvlink's own parser."""
+    venvlink's own parser, on descriptor 8 as the code reads them (``8>&1``), never in a file the environment names
+    (tests/test_commands.py runs bash's code itself)."""
     code, out, _ = venvlink("completion", shell)
     assert code == 0
     assert "venvlink" in out and "_ARGCOMPLETE" in out
+    assert "8>&1" in out
     answer = tmp_path / "answer"
     env = {
         **os.environ,
@@ -206,8 +208,10 @@ def test_completion(shell: str, tmp_path: Path) -> None:
         "COMP_POINT": "11",
         "_ARGCOMPLETE_STDOUT_FILENAME": str(answer),
     }
-    run([sys.executable, "-m", "virtualenv_linkable"], env=env, check=False)
-    assert "export" in answer.read_text()
+    hook = '"$@" 8>&1 9>&2 1>/dev/null 2>&1 </dev/null'  # as the code runs the command
+    result = run(["sh", "-c", hook, "sh", sys.executable, "-m", "virtualenv_linkable"], env=env)
+    assert "export" in result.stdout
+    assert not os.path.lexists(answer)
 
 
 def test_python_3_8_with_a_virtualenv_that_cannot_seed_it(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from helpers import DEPLOY, Interpreter, as_user, make_venv, run
-from virtualenv_linkable import _trust
+from virtualenv_linkable import _stub, _trust
 from virtualenv_linkable._atomic import Directory
 from virtualenv_linkable._registry import Converted, Export, Registry
 from virtualenv_linkable.exceptions import VenvlinkError
@@ -318,3 +318,59 @@ def test_a_registry_directory_others_can_write_is_refused(current: Interpreter, 
         f"venvlink: error: refusing the registry {state / 'venvlink' / 'exports.json'}: every user can write "
         f"{state / 'venvlink'}; run: chmod go-w {state / 'venvlink'}\n",
     )
+
+
+def test_a_revert_the_registry_cannot_forget_is_an_error(current: Interpreter, tmp_path: Path) -> None:
+    """``convert --revert`` while another venvlink holds the registry's lock: the venv is reverted, but still
+    remembered, and the next ``doctor --fix`` would convert it again. It said nothing and exited 0; now it exits 1
+    with one line saying so, and what forgets it."""
+    venv = make_venv(current, tmp_path / "venv")  # converted by the creator, and remembered
+    registry = tmp_path / "state" / "venvlink" / "exports.json"
+    assert str(venv) in json.loads(registry.read_text())["venvs"]
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from virtualenv_linkable._registry import Registry\n"
+            "with Registry().change():\n    print('held', flush=True); time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "held\n"
+        env = {**os.environ, "VENVLINK_LOCK_TIMEOUT": "0.2"}
+        result = run([sys.executable, "-m", "virtualenv_linkable", "convert", "--revert", venv], check=False, env=env)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"venvlink: error: reverted {venv}, but could not forget it in the registry {registry}, so doctor --fix "
+        f"would convert it again: another venvlink (PID {holder.pid}) holds its lock (waited 0.2 s); when it is "
+        f"done, run: venvlink remove --forget {venv}\n"
+    )
+    assert not _stub.is_stub(venv / "bin" / "python"), "reverted all the same"
+    assert str(venv) in json.loads(registry.read_text())["venvs"]
+    done = run([sys.executable, "-m", "virtualenv_linkable", "remove", "--forget", venv])
+    assert done.returncode == 0
+    assert json.loads(registry.read_text())["venvs"] == {}
+
+
+def test_the_registry_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """exports.json lists a user's venvs and links: 0600, as its directory is 0700; one a venvlink before 0.3 wrote
+    0644 becomes 0600 at its next write (a new file renamed over it, never a chmod through a path)."""
+    path = tmp_path / "venvlink" / "exports.json"
+    registry = Registry(path)
+    with registry.change() as records:
+        records.exports["/x"] = Export("/x", "/v", "/v/bin/python", "python", "2026-11-22T00:00:00+00:00")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    path.chmod(0o644)
+    with registry.change() as records:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, "read as it is"
+        records.venvs["/v"] = Converted("/v", "2026-11-22T00:00:00+00:00")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(json.loads(path.read_text())["venvs"]) == ["/v"]

@@ -588,3 +588,29 @@ def test_safe_directories_are_trusted_as_told(tmp_path: Path, monkeypatch: pytes
     assert _trust.others_can_change(workspace / "proj") is None
     tmp_path.chmod(0o777)  # whoever can write its parent could put another directory there
     assert _trust.others_can_change(workspace / "proj") == f"every user can write {tmp_path}, where {workspace} is"
+
+
+@pytest.mark.parametrize("entry", ["proj", "./proj", "~/proj"])
+def test_a_relative_safe_directory_is_refused(
+    entry: str, current: Interpreter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As git's safe.directory: a relative entry of VENVLINK_SAFE_DIRECTORIES would name a directory relative to
+    wherever venvlink runs (a shared one, as root), so it is refused, with one line, wherever it is read."""
+    from virtualenv_linkable.exceptions import VenvlinkError  # noqa: PLC0415
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    venv = make_venv(current, tmp_path / "venv")  # remembered: the registry is there
+    monkeypatch.setenv("VENVLINK_SAFE_DIRECTORIES", f"{tmp_path}{os.pathsep}{entry}")
+    said = f"VENVLINK_SAFE_DIRECTORIES has a relative entry {entry!r}; give absolute paths"
+    with pytest.raises(VenvlinkError) as raised:
+        _trust.others_can_change(tmp_path / "venv")
+    assert str(raised.value) == said
+    for command in (["export", venv, tmp_path / "tool"], ["convert", venv], ["list"], ["doctor", "--fix"]):
+        assert venvlink(*command, cwd=tmp_path) == (1, "", f"venvlink: error: {said}\n"), command
+    assert not os.path.lexists(tmp_path / "tool")
+    cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", current.path]
+    result = run([*cmd, tmp_path / "other"], check=False, cwd=tmp_path)
+    assert result.returncode != 0
+    assert said in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not (tmp_path / "other").exists()

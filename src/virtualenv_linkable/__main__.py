@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import io
 import os
 import sys
@@ -80,18 +81,41 @@ def _issues() -> str:
     return f" at {found[0]}" if found else ""
 
 
+def _completing(argv: Sequence[str] | None) -> bool:
+    """Whether the shell code ``venvlink completion`` prints asks for completions: it runs the bare command (no
+    argument) with argcomplete's variables set and its answer's descriptor 8 open for writing. Those variables
+    inherited (root's ``sudo -E`` with another user's environment) never make a command with arguments a completion:
+    it would do nothing, and exit 0."""
+    given = sys.argv[1:] if argv is None else argv
+    if (
+        given
+        or not os.environ.get("_ARGCOMPLETE", "").isdigit()
+        or not {"COMP_LINE", "COMP_POINT"} <= os.environ.keys()
+    ):
+        return False
+    try:
+        return (fcntl.fcntl(8, fcntl.F_GETFL) & os.O_ACCMODE) in (os.O_WRONLY, os.O_RDWR)
+    except OSError:  # not open: not argcomplete's shell code
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``venvlink`` command. Errors are one line on stderr; the exit status says which kind."""
     parser = build_parser()
-    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (venvlink completion): answer, then exit
+    if _completing(argv):  # answer, then exit
         import argcomplete  # noqa: PLC0415
 
-        argcomplete.autocomplete(parser)
+        # on descriptor 8, where the shell code reads it (with ARGCOMPLETE_USE_TEMPFILES too); never in the file
+        # _ARGCOMPLETE_STDOUT_FILENAME names, which argcomplete opens for writing by path: a link another user
+        # made there had root truncate what it named
+        argcomplete.autocomplete(parser, output_stream=os.fdopen(8, "w"))
     args = parser.parse_args(argv)
     for stream in (sys.stdout, sys.stderr):  # a path is bytes: one that is not UTF-8 is printed as it is
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="surrogateescape")
     verbosity = getattr(args, "verbosity", 0)
+    if "_ARGCOMPLETE" in os.environ:
+        Output(verbosity).note("ignoring _ARGCOMPLETE in the environment: only the code of venvlink completion asks")
     try:
         return int(args.run(args, Output(verbosity)))
     except VenvlinkError as error:

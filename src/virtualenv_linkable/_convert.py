@@ -154,7 +154,8 @@ def convert(
     inside the venv, ordered so that the venv runs at every moment; a failure undoes the steps already made.
 
     The venv is remembered in venvlink's registry (forgotten on ``revert``), so that ``venvlink doctor --fix``
-    finds it again; the result's ``note`` says why, if it could not be.
+    finds it again; the result's ``note`` says why, if it could not be. A venv reverted but not forgotten raises
+    :class:`VenvlinkError`, which says so.
     """
     path = absolute(venv)
     pyvenv_cfg_of(path)  # says what the argument should have been, if it is not a venv

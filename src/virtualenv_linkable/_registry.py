@@ -88,6 +88,16 @@ def default_path() -> Path:
     return platformdirs.user_state_path("venvlink", appauthor=False) / "exports.json"
 
 
+class _LockedError(VenvlinkError):
+    """Another venvlink held the registry's lock for the whole wait."""
+
+    def __init__(self, holder: str, path: Path, timeout: float) -> None:
+        super().__init__(
+            f"{holder} holds the lock on the registry {path}; waited {timeout:g} s; try again when it is done"
+        )
+        self.reason = f"{holder} holds its lock (waited {timeout:g} s)"
+
+
 class Registry:
     """The records, read with :meth:`load` and changed inside :meth:`change`.
 
@@ -260,11 +270,7 @@ class Registry:
             fd = self._held().lock(f"{self.path.name}.lock", timeout)
         except LockHeldError as held:
             holder = f" (PID {held.holder})" if held.holder.isascii() and held.holder.isdigit() else ""
-            msg = (
-                f"another venvlink{holder} holds the lock on the registry {self.path}; "
-                f"waited {timeout:g} s; try again when it is done"
-            )
-            raise VenvlinkError(msg) from None
+            raise _LockedError(f"another venvlink{holder}", self.path, timeout) from None
         except OSError as error:
             msg = f"cannot lock the registry {self.path}: {error.strerror or error}"
             raise VenvlinkError(msg) from None
@@ -297,7 +303,8 @@ class Registry:
             entries = {key: raw for key, raw in self._raw[section].items() if key in self.malformed}
             entries.update({key: asdict(item) for key, item in items.items()})
             data[section] = dict(sorted(entries.items()))
-        self._held().write(self.path.name, (json.dumps(data, indent=2) + "\n").encode(), 0o644, durable=True)
+        text = json.dumps(data, indent=2) + "\n"
+        self._held().write(self.path.name, text.encode(), 0o600, durable=True)  # the user's venvs: nobody else's
         self._written = Records(dict(records.exports), dict(records.venvs))
         self._dirty = False
 
@@ -314,11 +321,18 @@ def remember(venv: Path, when: str) -> str | None:
 
 
 def forget(venv: Path) -> None:
-    """Drop ``venv`` from the converted venvs, if it is there (``convert --revert``); quietly, as :func:`remember`."""
+    """Drop ``venv`` from the converted venvs, if it is there (``convert --revert``, once the venv is reverted).
+    Unlike :func:`remember`, a failure is an error: a venv reverted but still remembered is one ``doctor --fix``
+    would convert again."""
+    registry = Registry()
     try:
-        registry = Registry()
         if str(venv) in registry.load().venvs:
             with registry.change() as records:
                 records.venvs.pop(str(venv), None)
-    except VenvlinkError:
-        pass
+    except VenvlinkError as error:
+        why, then = (error.reason, "when it is done") if isinstance(error, _LockedError) else (error, "then")
+        msg = (
+            f"reverted {venv}, but could not forget it in the registry {registry.path}, so doctor --fix would "
+            f"convert it again: {why}; {then}, run: venvlink remove --forget {venv}"
+        )
+        raise VenvlinkError(msg) from None

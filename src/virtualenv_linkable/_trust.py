@@ -26,6 +26,7 @@ import struct
 from pathlib import Path
 
 from . import TYPE_CHECKING
+from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator
@@ -202,7 +203,14 @@ def _fellow_member(uid: int, directory: os.stat_result) -> bool:
 
 
 def safe_directories() -> list[Path]:
-    return [Path(os.path.realpath(d)) for d in os.environ.get("VENVLINK_SAFE_DIRECTORIES", "").split(os.pathsep) if d]
+    """VENVLINK_SAFE_DIRECTORIES's entries, each absolute (as git's safe.directory): a relative one would name a
+    directory relative to wherever venvlink runs."""
+    entries = [d for d in os.environ.get("VENVLINK_SAFE_DIRECTORIES", "").split(os.pathsep) if d]
+    for d in entries:
+        if not os.path.isabs(d):
+            msg = f"VENVLINK_SAFE_DIRECTORIES has a relative entry {d!r}; give absolute paths"
+            raise VenvlinkError(msg)
+    return [Path(os.path.realpath(d)) for d in entries]
 
 
 def open_regular(path: str | os.PathLike[str]) -> int:
