@@ -21,33 +21,20 @@ ENTRY_NAME = re.compile(r"(python|pypy)(\d+(\.\d+)?t?)?")
 VERSIONED_NAME = re.compile(r"[a-z]+\d+\.\d+t?")
 #: a venv's lib/ directory, which says what its site-packages suit: python3.12, python3.13t, pypy3.9
 LIB_NAME = re.compile(r"(python|pypy)(\d+\.\d+)(t?)")
-# What an interpreter's executable carries, whatever its name: CPython 3.8+ calls Py_BytesMain (from a linked
-# libpython, or built in), PyPy pypy_main_startup. A #! wrapper names the Python it runs.
-_MARKERS = (b"Py_BytesMain", b"pypy_main_startup")
-_EXECUTABLE_MAGIC = (b"\x7fELF", b"\xcf\xfa\xed\xfe")  # ELF, 64-bit Mach-O
-# The entry point's name lies in the dynamic string table, near the start: 1.4 KB into pyenv's pythons, 95 KB into
-# Debian's static python3.11. A sparse "ELF" of terabytes is not read to its end.
-_SCAN = 32 << 20
 
 
 def is_python(path: Path) -> bool:
-    """Whether the file at ``path`` is a Python interpreter, asked of the file itself (read, never run): an
-    executable that carries CPython's or PyPy's entry point, or a #! script that names one."""
+    """Whether the file at ``path`` is a Python interpreter, read (never run): a CPython or PyPy executable
+    (:func:`._reading.read_interpreter`), or a ``#!`` script that names one within its first 4 KiB."""
+    facts = read_interpreter(path)
+    if facts is None or facts.script is None:
+        return facts is not None
     try:
         with os.fdopen(open_regular(path), "rb") as stream:
             head = stream.read(4096)
-            if head.startswith(b"#!"):
-                return b"python" in head or b"pypy" in head
-            if not head.startswith(_EXECUTABLE_MAGIC):
-                return False
-            chunk, tail, left = head, b"", _SCAN
-            while chunk and left > 0:
-                if any(marker in tail + chunk for marker in _MARKERS):
-                    return True
-                tail, chunk, left = chunk[-32:], stream.read(1 << 20), left - len(chunk)
     except OSError:
         return False
-    return False
+    return b"python" in head or b"pypy" in head
 
 
 @dataclass(frozen=True)
