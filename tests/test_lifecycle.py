@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers import Interpreter, make_venv, run, snapshot, stdlib_of, sys_info, venvlink
-from virtualenv_linkable import _stub
+from virtualenv_linkable import _pyvenv_cfg, _stub
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +63,25 @@ def copied_base(interpreter: Interpreter, directory: Path) -> Path:
     (directory / "lib").mkdir()
     (directory / "lib" / stdlib_of(interpreter).name).symlink_to(stdlib_of(interpreter))
     return copy
+
+
+def test_moving_a_virtualenv_venv_moves_its_base_keys(current: Interpreter, tmp_path: Path) -> None:
+    """virtualenv records the base in ``base-prefix``, ``base-exec-prefix`` and ``base-executable`` (its own
+    discovery reads them): convert --python left the first two naming the old interpreter. All follow now, read
+    from the new one's installation as getpath finds it (the directory whose lib/python3.X holds os.py)."""
+    if current.implementation != "CPython":
+        pytest.skip("CPython's layout (a copy of PyPy's executable does not run without its libpypy beside it)")
+    old, new = copied_base(current, tmp_path / "old"), copied_base(current, tmp_path / "new")
+    venv = make_venv(Interpreter.probe(old) or current, tmp_path / "venv", creator="builtin")
+    cfg = _pyvenv_cfg.read(venv / "pyvenv.cfg")
+    assert (cfg["base-prefix"], cfg["base-exec-prefix"]) == (str(tmp_path / "old"), str(tmp_path / "old"))
+    code, _, err = venvlink("convert", "--python", new, venv)
+    assert code == 0, err
+    cfg = _pyvenv_cfg.read(venv / "pyvenv.cfg")
+    new_prefix = str(tmp_path / "new")
+    assert (cfg["home"], cfg["base-prefix"], cfg["base-exec-prefix"]) == (str(new.parent), new_prefix, new_prefix)
+    assert cfg["base-executable"] == str(new)
+    assert str(tmp_path / "old") not in (venv / "pyvenv.cfg").read_text()
 
 
 def test_removed_base_python_and_a_new_patch_release(interpreter: Interpreter, tmp_path: Path) -> None:

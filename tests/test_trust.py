@@ -612,3 +612,27 @@ def test_a_relative_safe_directory_is_refused(
     assert said in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert not (tmp_path / "other").exists()
+
+
+@needs_root
+def test_a_wrapper_of_roots_that_runs_a_team_program_is_not_run(current: Interpreter, tmp_path: Path) -> None:
+    """Root's venv whose interpreter is root's own ``#!`` wrapper, which execs a program in a directory a team
+    root is not in can write: venvlink 0.3.0 judged the wrapper's path (root's), stopped there, and its convert ran
+    the team member's program as root. Nothing is run now, whatever a wrapper execs."""
+    program, mark = _attackers_program(tmp_path, current)
+    team = program.parent
+    os.chown(team, 0, NOBODY)
+    team.chmod(0o2775)
+    wrapper = tmp_path / "roots" / "bin" / current.versioned_name
+    wrapper.parent.mkdir(parents=True)
+    (wrapper.parent.parent / "lib").mkdir()
+    (wrapper.parent.parent / "lib" / stdlib_of(current).name).symlink_to(stdlib_of(current))
+    wrapper.write_text(f'#!/bin/bash\nexec -a "$0" {program} "$@"\n')
+    wrapper.chmod(0o755)
+    venv = tmp_path / "venv"
+    run([wrapper, "-m", "venv", "--without-pip", venv])
+    mark.unlink()
+    for command in (["convert", venv], ["export", venv, tmp_path / "tool"], ["doctor", "--fix"]):
+        code, _, err = venvlink("-q", *command)
+        assert (code, err) == (0, ""), command
+        assert not mark.exists(), command
