@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from helpers import DEPLOY, Interpreter, as_user, make_venv, run
-from virtualenv_linkable import _stub, _trust
+from virtualenv_linkable import _registry, _stub, _trust
 from virtualenv_linkable._atomic import Directory
 from virtualenv_linkable._registry import Converted, Export, Registry
 from virtualenv_linkable.exceptions import VenvlinkError
@@ -374,3 +374,15 @@ def test_the_registry_is_readable_by_its_owner_only(tmp_path: Path) -> None:
         records.venvs["/v"] = Converted("/v", "2026-11-22T00:00:00+00:00")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(json.loads(path.read_text())["venvs"]) == ["/v"]
+
+
+@pytest.mark.parametrize("state", [None, "", "  ", "/srv/state", "relative"])
+def test_the_registry_is_where_platformdirs_puts_state(state: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """venvlink finds its state directory without importing platformdirs on Linux: the same answer."""
+    import platformdirs  # noqa: PLC0415
+
+    if state is None:
+        monkeypatch.delenv("XDG_STATE_HOME")
+    else:
+        monkeypatch.setenv("XDG_STATE_HOME", state)
+    assert _registry.default_path() == platformdirs.user_state_path("venvlink", appauthor=False) / "exports.json"

@@ -632,7 +632,8 @@ def test_a_wrapper_of_roots_that_runs_a_team_program_is_not_run(current: Interpr
     venv = tmp_path / "venv"
     run([wrapper, "-m", "venv", "--without-pip", venv])
     mark.unlink()
+    own_registry = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}  # doctor --fix: this venv's only
     for command in (["convert", venv], ["export", venv, tmp_path / "tool"], ["doctor", "--fix"]):
-        code, _, err = venvlink("-q", *command)
+        code, _, err = venvlink("-q", *command, env=own_registry)
         assert (code, err) == (0, ""), command
         assert not mark.exists(), command

@@ -8,7 +8,6 @@ import os
 import re
 import stat
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from ._atomic import Directory, Steps
 from ._interpreter import VERSIONED_NAME, candidates, describe_kind, installation, is_script, named, of_venv
 from ._paths import absolute, located
 from ._policy import WRITTEN, refusal_to_change
-from ._registry import forget, remember
+from ._registry import forget, now, remember
 from ._venv import EXECUTABLE_KEY, KEYS, MARKER_KEY, RESTORE_KEY, Venv, pyvenv_cfg_of
 from .exceptions import VenvlinkError
 
@@ -169,7 +168,7 @@ def convert(
     if revert:
         forget(state.venv)
     elif done.changed or python is not None:
-        note = remember(state.venv, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        note = remember(state.venv, now())
         return replace(done, note=note)
     return done
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
 from . import _stub
 from ._atomic import Directory, Steps, cannot_write, temporary_name
-from ._convert import convert_in, hold
 from ._paths import absolute, bin_home, destination, make_directories, on_path, same_directory
-from ._registry import Export, Records, Registry
+from ._policy import refusal_to_place
+from ._registry import Export, Records, Registry, now
 from ._trust import others_can_change
 from ._venv import Venv
 from .exceptions import VenvlinkError
@@ -47,20 +46,9 @@ class ExportResult:
         return f"{self.dest.parent} is not on PATH; add it to run {self.dest.name} by name"
 
 
-def _refuse_a_dest_others_can_redirect(dest: str | os.PathLike[str]) -> None:
-    """DEST's directory is resolved before anything is placed or removed there: a directory on the way that
-    another user can change (a team's, whose bin/ they made a link to /usr/bin) would choose where. Judged as
-    given, ``..`` included (a link of theirs before a ``..`` chooses too). Its own directory may be shared: what
-    is in it is theirs to change anyway, not which directory it is."""
-    given = Path(os.path.join(os.getcwd(), os.fspath(dest)))
-    doubt = others_can_change(given.parent, shared_end=True)
-    if doubt:
-        msg = (
-            f"refusing {given}: {doubt}, so another user could make it name a file elsewhere; give a DEST in a "
-            f"directory of your own (such as {bin_home()}), or, if you trust them, list the directory in "
-            "VENVLINK_SAFE_DIRECTORIES"
-        )
-        raise VenvlinkError(msg)
+def _refuse(refusal: str | None) -> None:
+    if refusal is not None:
+        raise VenvlinkError(refusal)
 
 
 def _check(state: Venv, dest: Path, name: str, *, force: bool) -> Path:
@@ -196,15 +184,14 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
         except OSError as error:
             raise cannot_write(home, error) from None
         dest = home / state.venv.name
-    _refuse_a_dest_others_can_redirect(dest)
+    _refuse(refusal_to_place(dest))
     venv, dest = state.venv, destination(dest)
     registry = registry or Registry()
     with registry.change() as records, Steps() as steps:
         entry = _check(state, dest, name, force=force)
         existed = os.path.lexists(dest)
         target = os.path.relpath(entry, dest.parent) if relative else str(entry)
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        record = Export(str(dest), str(venv), target, name, now)
+        record = Export(str(dest), str(venv), target, name, now())
         converted = not state.runs_stub(name)
         if converted and not convert_venv:
             msg = (
@@ -213,6 +200,8 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
             )
             raise VenvlinkError(msg)
         if converted:
+            from ._convert import convert_in, hold  # noqa: PLC0415  # a linkable venv's export needs neither
+
             venv_dir = hold(venv, steps)
             convert_in(Venv.read(venv, through=venv_dir), steps, venv_dir)
         where = steps.hold(_open_dest_directory(dest))
@@ -235,7 +224,7 @@ def remove(dest: str | os.PathLike[str], *, forget: bool = False, registry: Regi
     ``"venv"`` (``forget`` of a converted venv: forgotten, the venv left).
     """
     if not forget:
-        _refuse_a_dest_others_can_redirect(dest)
+        _refuse(refusal_to_place(dest))
     given, dest = absolute(dest), destination(dest)
     registry = registry or Registry()
     with registry.change() as records:

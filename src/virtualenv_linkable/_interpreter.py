@@ -9,9 +9,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._reading import read_interpreter
+from . import TYPE_CHECKING
 from ._trust import open_regular, others_can_change
 from .exceptions import VenvlinkError
+
+if TYPE_CHECKING:
+    from ._reading import Facts
 
 #: what the stub has been tested with (docs/platforms.rst); others are refused
 SUPPORTED = {"CPython": (3, 8), "PyPy": (3, 9)}
@@ -23,10 +26,16 @@ VERSIONED_NAME = re.compile(r"[a-z]+\d+\.\d+t?")
 LIB_NAME = re.compile(r"(python|pypy)(\d+\.\d+)(t?)")
 
 
+def _read(path: Path) -> Facts | None:
+    from ._reading import read_interpreter  # noqa: PLC0415  # which, list and export of a linkable venv need none
+
+    return read_interpreter(path)
+
+
 def is_python(path: Path) -> bool:
     """Whether the file at ``path`` is a Python interpreter, read (never run): a CPython or PyPy executable
     (:func:`._reading.read_interpreter`), or a ``#!`` script that names one within its first 4 KiB."""
-    facts = read_interpreter(path)
+    facts = _read(path)
     if facts is None or facts.script is None:
         return facts is not None
     try:
@@ -89,7 +98,7 @@ def of_venv(path: Path, *, venv: Path, values: dict[str, str], kind: tuple[str, 
     for), is: read from the file, then from the venv where the file cannot say (a ``#!`` wrapper names neither its
     implementation nor its version). An error, naming what is wrong, for anything but an interpreter the stub
     supports."""
-    facts = read_interpreter(path)
+    facts = _read(path)
     if facts is None or (facts.script is not None and not is_python(path)):  # a wrapper names the Python it runs
         msg = f"cannot convert {venv}: its interpreter {path} is not a CPython or PyPy executable, nor a wrapper of one"
         raise VenvlinkError(msg)
@@ -112,7 +121,7 @@ def named(path: Path, kind: tuple[str, str, bool]) -> Interpreter:
     a ``#!`` wrapper of one says only the version its name gives, and is taken for the venv's implementation. An
     error for anything but an interpreter the stub supports, or a dispatching script such as pyenv's shims, which
     choose another Python at each start."""
-    facts = read_interpreter(path)
+    facts = _read(path)
     if facts is not None and facts.script is not None and _is_pyenv_shim(path):
         msg = (
             f"{path} is pyenv's shim, which runs whichever Python pyenv selects at each start; give the interpreter "
@@ -199,7 +208,7 @@ def candidates(kind: tuple[str, str, bool], *, most: int = 1) -> list[Path]:
             if real in seen or not os.access(path, os.X_OK) or not os.path.isfile(path):
                 continue
             seen.add(real)
-            facts = read_interpreter(Path(path))
+            facts = _read(Path(path))
             if facts is None or facts.implementation is None or facts.version is None:
                 continue
             if (facts.implementation, "{}.{}".format(*facts.version[:2]), facts.free_threaded) == kind:

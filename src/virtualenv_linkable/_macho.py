@@ -13,7 +13,6 @@ signature keeps its place and size, and only page hashes change.
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from collections.abc import Iterator
 
@@ -96,6 +95,8 @@ def _code_directories(data: bytes) -> Iterator[int]:
 
 def _page_hashes(data: bytes, directory: int) -> tuple[list[tuple[int, bytes]], list[bytes]]:
     """Where each page hash of a CodeDirectory is and what it says, and what the pages hash to now."""
+    import hashlib  # noqa: PLC0415  # only a macOS stub's signature needs it: not every command's start
+
     hash_offset, _, _, code_slots, code_limit = struct.unpack_from(">IIIII", data, directory + 16)
     hash_size, hash_type, _, page_shift = struct.unpack_from(">BBBB", data, directory + 36)
     if hash_type not in _HASHES or not page_shift:

@@ -1,10 +1,11 @@
-"""Whether venvlink may change a venv: the one place that decides, over what was read of it, and the caller.
+"""Whether venvlink may write where it was asked to: the one place that decides, over what was read, and the
+caller.
 
 venvlink runs nothing of a venv (it reads what an interpreter is), so what it must judge is its own writes: into a
 venv (convert, ``doctor --fix``, ``export`` of a venv to convert) only where the caller could make that change
-anyway. Every write then goes through descriptors held from the first read, so nobody can redirect it elsewhere.
-Who owns the base installation, or the directories above the venv, is no reason to refuse: nothing there is run
-or written.
+anyway, every write then through descriptors held from the first read, so that nobody can redirect it; and a link
+placed by path (``export``'s DEST) only where nobody else could make the path lead elsewhere. Who owns the base
+installation, or the directories above a venv, is no reason to refuse: nothing there is run or written.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import os
 import stat
 from pathlib import Path
 
-from ._trust import safe_directories, user
+from ._paths import bin_home
+from ._trust import others_can_change, safe_directories, user
 
 #: the directories of a venv that converting writes into: its own (pyvenv.cfg), bin/ and libexec/
 WRITTEN = ("", "bin", "libexec")
@@ -49,3 +51,22 @@ def refusal_to_change(venv: Path, directories: dict[str, os.stat_result]) -> str
                 f"VENVLINK_SAFE_DIRECTORIES={real}; nothing was changed"
             )
     return None
+
+
+def refusal_to_place(dest: str | os.PathLike[str]) -> str | None:
+    """Why a link may not be placed at (or removed from) ``dest``, judged as given, ``..`` included; None when it
+    may. DEST's own directory may be shared (what is in it is theirs to change anyway, not which directory it is).
+
+    Stops: a team member who can write a directory on the way (``/srv/team``, a group root is not in) making its
+    ``bin/`` a link to ``/usr/bin``, where root's ``export --force`` would replace a file and ``remove`` delete one.
+    Lets through: your directories, root's, ``/tmp`` (sticky: an entry of yours stays yours), a directory a group
+    you are in can write, whoever owns it, and anything under ``VENVLINK_SAFE_DIRECTORIES``."""
+    given = Path(os.path.join(os.getcwd(), os.fspath(dest)))
+    doubt = others_can_change(given.parent, shared_end=True)
+    if doubt is None:
+        return None
+    return (
+        f"refusing {given}: {doubt}, so another user could make it name a file elsewhere; give a DEST in a "
+        f"directory of your own (such as {bin_home()}), or, if you trust them, list the directory in "
+        "VENVLINK_SAFE_DIRECTORIES"
+    )
