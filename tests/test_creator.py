@@ -9,9 +9,11 @@ import importlib.metadata
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -378,6 +380,193 @@ def test_a_link_another_user_made_in_dest_is_refused_before_clear(
     assert sorted(p.name for p in (private / "venv").iterdir()) == ["data.txt"]
 
 
+def one_error_line(result: subprocess.CompletedProcess[str], code: int) -> str:
+    """What a refusal of the creator prints, as argparse prints a bad argument: one line on standard error (no usage
+    text, no traceback, nothing on standard output), and the exit status ``code``; that line."""
+    said = result.stdout + result.stderr
+    assert result.returncode == code, said
+    assert "usage:" not in said
+    assert "Traceback" not in said
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, said
+    assert lines[0].startswith("venvlink: error: "), said
+    return lines[0]
+
+
+@contextlib.contextmanager
+def fresh_in_tmp() -> Iterator[str]:
+    """A name in /tmp (every user can write it, sticky) that nothing has yet: ``mkdtemp``'s name, plus ``.d``."""
+    base = tempfile.mkdtemp(prefix="venvlink-", dir="/tmp")
+    try:
+        yield f"{base}.d"
+    finally:
+        shutil.rmtree(base)
+        shutil.rmtree(f"{base}.d", ignore_errors=True)
+
+
+@pytest.mark.parametrize("where", ["NEW/venv", "NEW"])
+@pytest.mark.parametrize("umask", [0o022, 0o000])
+def test_a_venv_in_tmp(where: str, umask: int, current: Interpreter) -> None:
+    """``virtualenv --creator linkable /tmp/x/venv`` (or ``/tmp/venv``), as ``python -m venv`` then ``venvlink
+    convert`` would: the creator makes DEST's missing directories itself, yours in a directory where nobody else can
+    take or replace them (sticky), and without others' write bit whatever the umask. Before, it refused: every user
+    can write /tmp, where they would be."""
+    with fresh_in_tmp() as new:
+        venv = Path(where.replace("NEW", new))
+        cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", current.path]
+        result = run([*cmd, venv], check=False, preexec_fn=lambda: os.umask(umask))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert is_stub(venv / "bin" / "python")
+        assert sys_info(venv / "bin" / "python")["prefix"] == str(venv)
+        for made in (Path(new), venv):
+            assert made.stat().st_uid == os.geteuid()
+            assert stat.S_IMODE(made.stat().st_mode) == 0o777 & ~(umask | stat.S_IWOTH), made
+        assert not [str(p) for p in venv.rglob("*") if not p.is_symlink() and p.stat().st_mode & stat.S_IWOTH]
+
+
+@pytest.mark.parametrize("dest", ["theirs", "theirs/venv"])
+def test_a_dest_in_tmp_another_user_made_first_is_refused(dest: str, current: Interpreter) -> None:
+    """Another user (uid 65534) made the directory in /tmp first: refused in one line whose way out needs nobody
+    (a private directory of your own: ``mktemp -d``), never a chmod of their directory, and nothing made in it,
+    though root could."""
+    if os.geteuid() != 0:
+        pytest.skip("a directory of another user's needs root to make")
+    with fresh_in_tmp() as new:
+        theirs = Path(new)
+        theirs.mkdir(mode=0o755)
+        os.chown(theirs, NOBODY, NOBODY)
+        venv = theirs.parent / dest.replace("theirs", theirs.name)
+        cmd = [sys.executable, "-m", "virtualenv", "-q", "--no-seed", "--creator", "linkable", "-p", current.path]
+        line = one_error_line(run([*cmd, venv], check=False), 2)
+        assert line.startswith(f"venvlink: error: refusing to make a venv at {venv}: every user can write /tmp, ")
+        assert "make a private directory first (mktemp -d)" in line
+        assert "chmod" not in line
+        assert list(theirs.iterdir()) == []
+        found = theirs.stat()
+        assert (found.st_uid, stat.S_IMODE(found.st_mode)) == (NOBODY, 0o755)
+
+
+PLANT_AFTER_CLEAR = """
+import os, sys
+import virtualenv.create.creator
+planted, victim = sys.argv[1], sys.argv[2]
+delete = virtualenv.create.creator.safe_delete
+def delete_then_plant(dest):
+    delete(dest)  # --clear: DEST is gone, and whoever can write its directory can put something there
+    if planted == "link":
+        os.symlink(victim, dest)
+        os.lchown(dest, 65534, 65534)
+    else:
+        os.mkdir(dest)
+        os.chown(dest, 65534, 65534)
+        os.chmod(dest, 0o777)
+virtualenv.create.creator.safe_delete = delete_then_plant
+from virtualenv.__main__ import run_with_catch
+run_with_catch(sys.argv[3:])
+"""
+
+
+@pytest.mark.parametrize("planted", ["link", "directory"])
+def test_what_another_user_puts_at_dest_after_clear_is_never_filled(
+    planted: str, current: Interpreter, world_readable_dir: Path
+) -> None:
+    """virtualenv's ``--clear`` deletes DEST before the creator runs; in a directory every user can write (sticky,
+    as /tmp), another user can then put a link to a directory of yours at DEST, or a directory of theirs: the
+    builtin, writing by path, filled what the link led to, or their directory. The creator claims DEST itself
+    before anything is written (``mkdir``, never through a link): what is there instead is refused, in one line,
+    nothing followed or written."""
+    if os.geteuid() != 0:
+        pytest.skip("planting as another user needs root")
+    shared = world_readable_dir / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    victim = world_readable_dir / "victim"
+    victim.mkdir()
+    (victim / "data.txt").write_text("precious")
+    venv = shared / "venv"
+    cmd = ["-q", "--no-seed", "--clear", "--creator", "linkable", "-p", current.path, venv]
+    result = run([sys.executable, "-c", PLANT_AFTER_CLEAR, planted, victim, *cmd], check=False)
+    assert sorted(p.name for p in victim.iterdir()) == ["data.txt"], "nothing written through the link"
+    if planted == "link":
+        assert os.readlink(venv) == str(victim)
+    else:
+        assert list(venv.iterdir()) == [], "nothing written in their directory"
+    line = one_error_line(result, 1)
+    assert line.startswith(f"venvlink: error: refusing to make a venv at {venv}: ")
+    assert (f"it is now a symlink (to {victim}) of nobody" if planted == "link" else "it belongs to nobody") in line
+    assert "mktemp -d" in line
+
+
+def test_refusals_are_one_line_and_an_exception_in_process(
+    current: Interpreter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every refusal of the creator is one line, ``venvlink: error: ...``, exit 2 for an argument (as argparse), 1
+    otherwise; virtualenv printed its usage text and ``argument dest: ...`` before, or ``VenvlinkError: ...`` on
+    standard output. A program calling virtualenv's cli_run (tox, hatch) still gets an exception: SystemExit(2),
+    as for argparse's errors, the line said on standard error first, as argparse says its own."""
+    from virtualenv import cli_run  # noqa: PLC0415
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    (tmp_path / "file").write_text("x")
+    cmd = [sys.executable, "-m", "virtualenv", "--no-seed", "--creator", "linkable", "-p", current.path]
+    line = one_error_line(run([*cmd, shared / "venv"], check=False), 2)
+    assert f"refusing to make a venv at {shared / 'venv'}: every user can write {shared}, where " in line
+    assert f"chmod o-w {shared}" in line, "the caller's own directory"
+    line = one_error_line(run([*cmd, tmp_path / "file"], check=False), 2)  # virtualenv's own check
+    assert "already exists and is not a directory" in line or "already exists and is a file" in line
+    line = one_error_line(run([*cmd, "--export", tmp_path / "nodir" / "t", tmp_path / "v"], check=False), 2)
+    assert "create it first: mkdir -p " in line
+    with pytest.raises(SystemExit) as refused:
+        cli_run(["-q", "--no-seed", "--creator", "linkable", "-p", str(current.path), str(shared / "venv")])
+    assert refused.value.code == 2
+    assert str(refused.value).startswith(f"refusing to make a venv at {shared / 'venv'}: every user can write ")
+    assert capsys.readouterr().err.splitlines()[-1:] == [f"venvlink: error: {refused.value}"]
+
+
+@pytest.mark.parametrize("problem", ["missing directory", "existing", "in DEST/bin", "given twice", "later argument"])
+def test_export_problems_are_refused_before_anything_is_made(
+    problem: str, current: Interpreter, tmp_path: Path
+) -> None:
+    """``--export PATH`` that ``venvlink export`` (without ``--force``, which the creator does not have) would
+    refuse, refused before the venv is made: it was made, then the export failed. DEST's missing directories,
+    which the creator makes while virtualenv reads its arguments, are taken back, as after an argument virtualenv
+    refuses after DEST (at exit)."""
+    venv = tmp_path / "new" / "venv"
+    tool = {
+        "missing directory": tmp_path / "nodir" / "tool",
+        "existing": tmp_path / "tool",
+        "in DEST/bin": venv / "bin" / "tool",
+        "given twice": tmp_path / "tool",
+        "later argument": tmp_path / "tool",
+    }[problem]
+    if problem == "existing":
+        tool.write_text("the user's")
+    options = ["--export", tool] * (2 if problem == "given twice" else 1)
+    options += ["--no-such-option"] if problem == "later argument" else []
+    cmd = [sys.executable, "-m", "virtualenv", "--no-seed", "--creator", "linkable", "-p", current.path]
+    result = run([*cmd, *options, venv], check=False)
+    if problem == "later argument":
+        assert result.returncode == 2
+        assert "unrecognized arguments: --no-such-option" in result.stderr
+    else:
+        line = one_error_line(result, 2)
+        assert line.startswith(f"venvlink: error: cannot --export {tool}: "), line
+        expected = {
+            "missing directory": f"{tool.parent} does not exist; create it first: mkdir -p {tool.parent}",
+            "existing": f"{tool} already exists, and the creator replaces nothing; remove it first",
+            "in DEST/bin": f"it is inside the venv {venv}",
+            "given twice": "it is given twice",
+        }[problem]
+        assert expected in line
+    assert not (tmp_path / "new").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["state"] * (tmp_path / "state").exists()) + (
+        ["tool"] if problem == "existing" else []
+    )
+
+
 @pytest.mark.parametrize("seeder", ["app-data", "pip"])
 def test_umask_000_nobody_else_writes_into_the_venv_while_it_is_made(
     seeder: str, world_readable_dir: Path, monkeypatch: pytest.MonkeyPatch
@@ -504,6 +693,8 @@ def test_umask_000_into_an_existing_directory(owner: str, current: Interpreter, 
     else:
         assert result.returncode != 0
         assert f"refusing to make a venv at {venv}: {venv} belongs to " in result.stdout + result.stderr
+        way_out = rf"; ask its owner, (\S+ )?\(?uid {DEPLOY}\)?, or make a private directory first"
+        assert re.search(way_out, result.stderr), result.stderr
         assert "Traceback" not in result.stdout + result.stderr
         assert list(venv.iterdir()) == []
         assert stat.S_IMODE(venv.stat().st_mode) == 0o751

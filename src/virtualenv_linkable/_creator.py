@@ -6,7 +6,10 @@ from __future__ import annotations
 import atexit
 import configparser
 import errno
+import grp
+import logging
 import os
+import shlex
 import stat
 import sys
 from argparse import ArgumentTypeError
@@ -23,15 +26,16 @@ from ._atomic import Directory, Steps, cannot_write
 from ._convert import hold, interpreter_of, make_linkable
 from ._export import export
 from ._interpreter import SUPPORTED
-from ._paths import make_directories
+from ._paths import absolute, destination
 from ._registry import remember
-from ._trust import SAFE, others_can_change_inside
+from ._trust import others_can_change, others_can_change_inside, user
 from ._venv import KEYS, Venv
+from .commands import printable
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
     from argparse import ArgumentParser
-    from typing import Any
+    from typing import Any, ClassVar
 
     from python_discovery import PythonInfo
     from virtualenv.config.cli.parser import VirtualEnvOptions
@@ -79,19 +83,27 @@ class LinkableCreator(ViaGlobalRefApi):
     """
 
     def __init__(self, options: VirtualEnvOptions, interpreter: PythonInfo) -> None:
-        found = _builtin_for(interpreter)
-        if found is None:
-            raise VenvlinkError(_decline_reason(interpreter))
-        unseeded = _cannot_seed(options, interpreter)
-        if unseeded is not None:
-            raise VenvlinkError(unseeded)
-        super().__init__(options, interpreter)
-        # options.meta is the meta the builtin's can_create made, with the files it links or copies.
-        self._builtin = found[0](options, interpreter)
+        """Refuse, before anything is made, what the builtin would make but venvlink could not finish: an
+        interpreter it does not serve, seeds this virtualenv lacks, an ``--export`` that would fail."""
+        _say_refusals_in_one_line()
+        try:
+            found = _builtin_for(interpreter)
+            if found is None:
+                raise VenvlinkError(_decline_reason(interpreter))
+            unseeded = _cannot_seed(options, interpreter)
+            if unseeded is not None:
+                raise VenvlinkError(unseeded)
+            self._exports: list[str] = list(getattr(options, "export", None) or [])
+            _check_exports(self._exports, Path(options.dest))
+            super().__init__(options, interpreter)
+            # options.meta is the meta the builtin's can_create made, with the files it links or copies.
+            self._builtin = found[0](options, interpreter)
+        except BaseException:
+            _Made.take_back_for(str(options.dest))  # the directories validate_dest made: a refusal leaves none
+            raise
         builtin_cfg = self._builtin.pyenv_cfg
         self._cfg = _PyEnvCfg(builtin_cfg.content, builtin_cfg.path)
         self.pyenv_cfg = self._builtin.pyenv_cfg = self._cfg
-        self._exports: list[str] = list(getattr(options, "export", None) or [])
         self._keys: dict[str, str] = {}
 
     def __getattr__(self, name: str) -> Any:  # noqa: ANN401  # proxies the builtin's typed attributes
@@ -127,20 +139,40 @@ class LinkableCreator(ViaGlobalRefApi):
 
     @classmethod
     def validate_dest(cls, raw_value: str) -> str:
-        """virtualenv's checks, after venvlink's on DEST as given: virtualenv resolves the links in it, then deletes
-        (``--clear``) and writes where they lead, by path, so a link or directory on the way, or in an existing DEST,
-        that another user could make or swap is refused first, while it can still be seen, and before anything is
-        deleted or made."""
+        """virtualenv's own checks; then DEST's missing directories, DEST included, made yours (:class:`_Made`):
+        where every user can add entries but only an entry's owner can take it away (sticky, as ``/tmp``), a name
+        made now is yours, where a name only written to later could be anybody's by then. Then DEST as given is
+        judged, before virtualenv resolves it: virtualenv resolves the links in it, then deletes (``--clear``) and
+        writes where they lead, by path, so a link or directory on the way, or in DEST, that another user could
+        make or swap is refused while it can still be seen, before anything is deleted, and what was made is taken
+        back. A refusal is one line, and SystemExit(2) to a program calling virtualenv, as argparse's errors are."""
+        _say_refusals_in_one_line()
+        try:
+            super().validate_dest(raw_value)  # its own checks (a file at DEST, a directory it cannot write) first
+        except ArgumentTypeError as error:
+            raise _refused(str(error)) from None
+        made = _Made.make(raw_value)
         doubt = others_can_change_inside(raw_value)
         if doubt:
-            msg = f"refusing to make a venv at {raw_value}: {doubt}, so another user could change what it runs; {SAFE}"
-            raise ArgumentTypeError(msg)
-        return str(super().validate_dest(raw_value))
+            msg = (
+                f"refusing to make a venv at {raw_value}: {doubt}, so another user could change what it runs; "
+                f"{_way_out(raw_value)}"
+            )
+            made.take_back()
+            raise _refused(msg)
+        try:
+            resolved = str(super().validate_dest(raw_value))
+        except ArgumentTypeError as error:
+            made.take_back()
+            raise _refused(str(error)) from None
+        made.keep(resolved)
+        return resolved
 
     def create(self) -> None:
         """Create the builtin venv, put the stub in place of each interpreter (recording what was there), and make
         each ``--export``; remember the venv in venvlink's registry, for ``venvlink doctor --fix``."""
-        private = _Private.make(Path(self.dest))  # before the builtin makes anything in DEST
+        _Made.claimed(str(self.dest))  # what validate_dest made is the venv's now, whatever follows
+        private = _claim(Path(self.dest))  # before the builtin makes anything in DEST
         self._builtin.create()  # it writes pyvenv.cfg itself once: not the last write
         if private is not None:
             # the stub refuses a bin/ others can write (it cannot know that DEST keeps them out): the bit comes off
@@ -194,36 +226,6 @@ class _Private:
         # if virtualenv fails, or is interrupted, before the end, DEST stays private: say so, once, as it exits
         atexit.register(self._left_private)
 
-    @classmethod
-    def make(cls, dest: Path) -> _Private | None:
-        """DEST made private, created if it is not there; None when the umask keeps others out anyway."""
-        umask = os.umask(0)
-        os.umask(umask)
-        if umask & stat.S_IWOTH:
-            return None
-        try:
-            make_directories(dest.parent)
-            os.mkdir(dest, 0o700)
-            made = True
-        except FileExistsError:
-            made = False  # virtualenv writes into it (--clear has deleted it by now)
-        except OSError as error:
-            raise cannot_write(dest, error) from None
-        venv = Directory.open(dest, follow=False)
-        found = os.fstat(venv.fd)
-        if found.st_uid != os.geteuid():
-            venv.close()
-            msg = (
-                f"refusing to create a venv in {dest}: it belongs to uid {found.st_uid}, and under umask {umask:03o} "
-                "only its owner could keep other users from writing into it while it is made; make it as its owner, "
-                "or under umask 022"
-            )
-            raise VenvlinkError(msg)
-        # nobody else can change DEST's path nor what is in it (validate_dest): private from here on
-        os.fchmod(venv.fd, 0o700)  # only now: a DEST refused keeps its mode
-        mode = (0o777 & ~umask) if made else stat.S_IMODE(found.st_mode)  # what it would have been without us
-        return cls(venv, mode & ~stat.S_IWOTH)
-
     def finish(self) -> None:
         with self.venv:
             _drop_others_write(self.venv)
@@ -240,6 +242,279 @@ class _Private:
             "or run virtualenv again with --clear",
             file=sys.stderr,
         )
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def _claim(dest: Path) -> _Private | None:
+    """DEST, made, or taken as it is if it is a directory of yours, just before the builtin writes into it by path:
+    virtualenv's ``--clear`` has deleted it by now, and whoever can write DEST's directory (``/tmp``) could have put
+    a link or a directory of theirs there since. Either is refused, a link never followed. Under a umask that lets
+    others write, DEST is then held open and private to you until virtualenv's last write (:class:`_Private`);
+    otherwise None."""
+    umask = _umask()
+    private = not umask & stat.S_IWOTH
+    try:
+        os.mkdir(dest, 0o700 if private else 0o777 & ~stat.S_IWOTH)  # never through a link: EEXIST
+        made = True
+    except FileExistsError:
+        made = False  # virtualenv writes into it: validate_dest's, or an existing venv judged there
+    except OSError as error:
+        raise cannot_write(dest, error) from None
+    try:
+        fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        raise VenvlinkError(_not_claimed(dest)) from None
+    found = os.fstat(fd)
+    if found.st_uid != os.geteuid():
+        os.close(fd)
+        msg = (
+            f"refusing to make a venv at {dest}: it belongs to {user(found.st_uid)}, who could change what it runs; "
+            f"nothing was written in it; ask its owner, or {_PRIVATE}"
+        )
+        raise VenvlinkError(msg)
+    venv = Directory(fd, dest)
+    if not private:
+        venv.close()
+        return None
+    # nobody else can change DEST's path nor what is in it (validate_dest): private from here on
+    os.fchmod(venv.fd, 0o700)  # only now: a DEST refused keeps its mode
+    mode = (0o777 & ~umask) if made else stat.S_IMODE(found.st_mode)  # what it would have been without us
+    return _Private(venv, mode & ~stat.S_IWOTH)
+
+
+def _not_claimed(dest: Path) -> str:
+    """Why ``dest``, there when the creator came to fill it, is not a directory it can fill."""
+    try:
+        found = os.lstat(dest)
+    except OSError as error:
+        return f"cannot open {dest}: {error.strerror}; nothing was changed"
+    what = f"a symlink (to {os.readlink(dest)})" if stat.S_ISLNK(found.st_mode) else "not a directory"
+    return (
+        f"refusing to make a venv at {dest}: it is now {what} of {user(found.st_uid)}, put there after virtualenv "
+        f"checked it; nothing was followed or written; {_PRIVATE}"
+    )
+
+
+class _Made:
+    """The directories :meth:`LinkableCreator.validate_dest` made on the way to DEST, each held by its parent's
+    descriptor (whatever happens to the path meanwhile, what is taken back is what was made): taken back, if still
+    empty, when the creator refuses before it claims DEST in ``create``, or at exit if it never does (virtualenv
+    refused an argument after DEST). A refusal leaves nothing made."""
+
+    #: by DEST as virtualenv resolved it; the directories of a DEST given twice in one process (tox) are its first
+    pending: ClassVar[dict[str, list[_Made]]] = {}
+    _at_exit = False
+
+    def __init__(self) -> None:
+        self.fds: list[int] = []
+        self.made: list[tuple[int, str, int, int]] = []  # parent's descriptor, name, device, inode
+
+    @classmethod
+    def make(cls, given: str) -> _Made:
+        """DEST's missing directories, DEST included, made as ``mkdir -p`` would, without others' write bit
+        whatever the umask: each by name in the directory made before it (O_NOFOLLOW), from the last directory
+        there, and only if nobody else can change the way to that one (a link of theirs would choose where)."""
+        made = cls()
+        parts = Path(os.path.join(os.getcwd(), given)).parts
+        at = next((at for at in range(2, len(parts) + 1) if not os.path.lexists(os.path.join(*parts[:at]))), None)
+        if at is None:
+            return made  # all there: judged as it is
+        there = os.path.join(*parts[: at - 1])
+        missing = Path(os.path.normpath(os.path.join(*parts[at - 1 :]))).parts
+        if missing[0] == ".." or others_can_change(there, shared_end=True):
+            return made  # nothing made: what is refused, the judgement says
+        try:
+            fd = os.open(there, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return made  # virtualenv says why
+        made.fds.append(fd)
+        mode = 0o777 & ~(_umask() | stat.S_IWOTH)
+        for name in missing:
+            try:
+                os.mkdir(name, mode, dir_fd=fd)
+                inside = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            except OSError:
+                break  # made by someone else meanwhile, or not allowed: judged, or said by virtualenv, as it is
+            made.fds.append(inside)
+            found = os.fstat(inside)
+            made.made.append((fd, name, found.st_dev, found.st_ino))
+            fd = inside
+        return made
+
+    def take_back(self) -> None:
+        """Remove what was made, deepest first, each only if it is still the directory made and empty."""
+        for parent, name, device, inode in reversed(self.made):
+            try:
+                found = os.stat(name, dir_fd=parent, follow_symlinks=False)
+                if (found.st_dev, found.st_ino) != (device, inode):
+                    break
+                os.rmdir(name, dir_fd=parent)
+            except OSError:
+                break  # not empty (a member of your group wrote in it): theirs to see, and yours to remove
+        self.close()
+
+    def close(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds, self.made = [], []
+
+    def keep(self, dest: str) -> None:
+        """Hold what was made until the creator claims ``dest`` (or refuses it)."""
+        if not self.made:
+            self.close()
+            return
+        self.pending.setdefault(dest, []).append(self)
+        if not _Made._at_exit:
+            _Made._at_exit = True
+            atexit.register(_Made.take_back_all)
+
+    @classmethod
+    def take_back_for(cls, dest: str) -> None:
+        for made in reversed(cls.pending.pop(dest, [])):
+            made.take_back()
+
+    @classmethod
+    def claimed(cls, dest: str) -> None:
+        for made in cls.pending.pop(dest, []):
+            made.close()
+
+    @classmethod
+    def take_back_all(cls) -> None:
+        for dest in list(cls.pending):
+            cls.take_back_for(dest)
+
+
+#: the way out where other users can create entries: the one fix that needs nobody else
+_PRIVATE = "make a private directory first (mktemp -d), and the venv in it"
+
+
+def _way_out(given: str) -> str:
+    """What the caller can do about DEST, refused by :func:`others_can_change_inside`: told by the first thing on
+    the way to DEST, or in it, that another user could change, from its owner and mode alone (the judgement itself
+    is the rule's). Never to change the mode of a directory the caller does not own."""
+    me, groups = os.geteuid(), {os.getegid(), *os.getgroups()}
+    path = Path(os.path.join(os.getcwd(), given))
+    try:
+        for entry in [*reversed(path.parents), path][1:]:
+            directory = Path(os.path.realpath(entry.parent))
+            around = os.stat(directory)
+            found = os.lstat(entry) if os.path.lexists(entry) else None
+            everyone = around.st_mode & stat.S_IWOTH
+            group = around.st_mode & stat.S_IWGRP and around.st_gid not in groups
+            protected = around.st_mode & stat.S_ISVTX and found is not None and found.st_uid in (0, me)
+            if (everyone or group) and not protected:
+                return _way_out_of(directory, around, everyone=bool(everyone))
+            if found is None:
+                break
+            if found.st_uid not in (0, me):
+                return f"ask its owner, {user(found.st_uid)}, or {_PRIVATE}"
+        top = os.path.realpath(path)
+        for where, names, files in os.walk(top):  # in DEST: what is there may be another user's
+            for name in (".", *names, *files):
+                found = os.lstat(os.path.join(where, name))
+                if found.st_uid not in (0, me):
+                    return f"ask its owner, {user(found.st_uid)}, or {_PRIVATE}"
+        if os.stat(top).st_uid == me:
+            return f"what is in it may be another user's: remove it (rm -r {shlex.quote(top)}) and run this again"
+    except OSError:
+        pass
+    return _PRIVATE
+
+
+def _way_out_of(directory: Path, found: os.stat_result, *, everyone: bool) -> str:
+    """What to do about ``directory``, which users other than you can write."""
+    if everyone and found.st_mode & stat.S_ISVTX:
+        return _PRIVATE  # /tmp: whose it is, it stays everybody's
+    quoted = shlex.quote(str(directory))
+    if found.st_uid == os.geteuid():
+        change = f"take that write permission off it (it is yours): chmod {'o' if everyone else 'g'}-w {quoted}"
+    else:
+        change = f"ask its owner, {user(found.st_uid)}, to take that write permission off"
+    if everyone:
+        return f"{change}, or {_PRIVATE}"
+    try:
+        group = f"group {grp.getgrgid(found.st_gid).gr_name}"
+    except KeyError:
+        group = f"group {found.st_gid}"
+    listed = os.pathsep.join(d for d in (str(directory), os.environ.get("VENVLINK_SAFE_DIRECTORIES", "")) if d)
+    return (
+        f"if you trust every member of {group}, run: export VENVLINK_SAFE_DIRECTORIES={shlex.quote(listed)}; "
+        f"otherwise {change}, or {_PRIVATE}"
+    )
+
+
+def _check_exports(exports: list[str], venv: Path) -> None:
+    """Each ``--export`` that ``create`` would refuse, refused now, before anything is made: a link can go only where
+    nothing is (the creator has no ``--force``), in a directory that exists, and not inside the venv."""
+    seen: set[Path] = set()
+    for given in exports:
+        link = destination(given)
+        if link == venv or venv in link.parents:
+            problem = f"it is inside the venv {venv}, whose files are the venv's own; choose a PATH outside it"
+        elif link in seen:
+            problem = "it is given twice"
+        elif os.path.lexists(link):
+            problem = (
+                f"{link} already exists, and the creator replaces nothing; remove it first, or export it afterwards "
+                f"with: venvlink export --force {shlex.quote(str(venv))} {shlex.quote(str(link))}"
+            )
+        elif os.path.lexists(link.parent) and not os.path.isdir(link.parent):
+            problem = f"{link.parent} is not a directory; give the path of a link in a directory"
+        elif not os.path.isdir(link.parent):
+            problem = f"{link.parent} does not exist; create it first: mkdir -p {shlex.quote(str(link.parent))}"
+        else:
+            seen.add(link)
+            continue
+        msg = f"cannot --export {absolute(given)}: {problem}"
+        raise _refused(msg)
+
+
+class _BadArgument(SystemExit):
+    """A refused argument, as argparse refuses one: SystemExit(2), its line said first (:func:`_refused`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(2)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _refused(message: str) -> _BadArgument:
+    """A refused argument, said as argparse says one, before SystemExit(2): on standard error, so that a program
+    calling virtualenv's ``cli_run`` (hatch) shows it too, then exits or catches it; on virtualenv's command line
+    nothing follows it (:class:`_OneLine`), neither usage text nor ``SystemExit: 2``."""
+    print(f"venvlink: error: {printable(message)}", file=sys.stderr)
+    return _BadArgument(message)
+
+
+class _OneLine(logging.Filter):
+    """virtualenv's command line reports what stopped it as ``TYPE: message`` in its log, on standard output,
+    then exits (1, or a SystemExit's code): a refusal of the creator is one line on standard error instead,
+    ``venvlink: error: message``, as the venvlink command says its own; a refused argument has said it already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        refusal = next((a for a in args if isinstance(a, (VenvlinkError, _BadArgument))), None)
+        if isinstance(refusal, VenvlinkError):
+            print(f"venvlink: error: {printable(str(refusal))}", file=sys.stderr)
+        return refusal is None
+
+
+_ONE_LINE = _OneLine()
+
+
+def _say_refusals_in_one_line() -> None:
+    """Install :class:`_OneLine` where virtualenv's ``run_with_catch`` logs: its module's logger since 21 (named
+    ``__main__`` under ``python -m virtualenv``), the root logger before. Only the creator's own refusals change."""
+    for logger in map(logging.getLogger, (None, "virtualenv.__main__", "__main__")):
+        if _ONE_LINE not in logger.filters:
+            logger.addFilter(_ONE_LINE)
 
 
 def _drop_others_write(venv: Directory) -> None:
@@ -307,5 +582,5 @@ def _decline_reason(interpreter: PythonInfo) -> str:
     return (
         f"the linkable creator needs {supported} on Linux or another POSIX system; "
         f"{interpreter.executable} is {interpreter.implementation} {version} on {interpreter.platform}"
-        " (macOS framework builds are not supported either)"
+        " (macOS framework builds are not supported either); give another with -p, or use --creator builtin"
     )
