@@ -7,9 +7,9 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from . import TYPE_CHECKING, __version__, _pyvenv_cfg, _stub
 from ._atomic import Directory, Steps
@@ -28,9 +28,8 @@ if TYPE_CHECKING:
 _NAME = re.compile(r"(?!\.\.?$)[^/\0]+")  # one name in a directory, not a path
 
 
-@dataclass(frozen=True)
-class Conversion:
-    """What :func:`convert` did.
+class Conversion(NamedTuple):
+    """What :func:`convert` did: a named tuple.
 
     :ivar venv: the venv
     :ivar executable: the interpreter its stubs run (reverted: what its entries run again)
@@ -51,6 +50,7 @@ class Conversion:
 
     @property
     def changed(self) -> bool:
+        """Whether the venv was changed: an entry replaced, or ``pyvenv.cfg`` rewritten."""
         return bool(self.entries) or self.rewrote_cfg
 
 
@@ -169,7 +169,7 @@ def convert(
         forget(state.venv)
     elif done.changed or python is not None:
         note = remember(state.venv, now())
-        return replace(done, note=note)
+        return done._replace(note=note)
     return done
 
 
@@ -266,8 +266,8 @@ def _move(state: Venv, python: Path, steps: Steps, venv_dir: Directory) -> Conve
             "recreate the venv instead; nothing was changed"
         )
         raise VenvlinkError(msg)
-    moved = replace(state, cfg_bytes=_pyvenv_cfg.with_keys(state.cfg_bytes, _moved_keys(state.values, python, found)))
-    moved = replace(moved, values=_pyvenv_cfg.parse(moved.cfg_bytes))
+    cfg_bytes = _pyvenv_cfg.with_keys(state.cfg_bytes, _moved_keys(state.values, python, found))
+    moved = state._replace(cfg_bytes=cfg_bytes, values=_pyvenv_cfg.parse(cfg_bytes))
     return make_linkable(moved, python, steps, venv_dir, found.describe, moved_from=old, old_cfg=state.cfg_bytes)
 
 
@@ -300,8 +300,7 @@ def _up_to_date(state: Venv, interpreter: Path) -> bool:
     return all(not entry.is_symlink() and _stub.read_stub(entry) == wanted for entry in state.entries)
 
 
-@dataclass(frozen=True)
-class _Plan:
+class _Plan(NamedTuple):
     """What a conversion writes: the interpreter the stubs run, the copies that move aside to libexec/, the link
     to a #! wrapper made in libexec/, what --revert will restore, and the new pyvenv.cfg."""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from . import _stub
 from ._atomic import Directory, Steps, cannot_write, temporary_name
@@ -17,9 +17,8 @@ from ._venv import Venv
 from .exceptions import VenvlinkError
 
 
-@dataclass(frozen=True)
-class ExportResult:
-    """What :func:`export` did.
+class ExportResult(NamedTuple):
+    """What :func:`export` did: a named tuple.
 
     :ivar dest: the link made (its directory resolved, as the kernel resolves it)
     :ivar target: the link's text

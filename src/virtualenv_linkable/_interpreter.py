@@ -6,8 +6,8 @@ from __future__ import annotations
 import glob
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from . import TYPE_CHECKING
 from ._trust import open_regular, others_can_change
@@ -46,8 +46,7 @@ def is_python(path: Path) -> bool:
     return b"python" in head or b"pypy" in head
 
 
-@dataclass(frozen=True)
-class Interpreter:
+class Interpreter(NamedTuple):
     """What an interpreter is, as read from its files and its venv's.
 
     :ivar version: ``(3, 12, 1)``, or ``(3, 12)`` where the files do not say the patch level

@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import re
 import struct
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -70,8 +69,7 @@ _MULTIARCH = {
 _MULTIARCH_BIG = {22: "s390x-linux-gnu", 21: "powerpc64-linux-gnu"}
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """What a file says it is, read and never run."""
 
     path: Path  # the file read (the real path, links followed)
@@ -215,8 +213,7 @@ class _Section(NamedTuple):
     link: int
 
 
-@dataclass(frozen=True)
-class _Elf:
+class _Elf(NamedTuple):
     """An ELF file's headers, as far as reading an interpreter needs them, and its dynamic entries."""
 
     file: _File
@@ -272,10 +269,10 @@ def _parse_elf(file: _File, head: bytes) -> _Elf | None:
     )
     # each step reads with what the one before found: segments, sections, the dynamic section, its strings
     elf = _Elf(file, order, wide, kind, machine, (), ())
-    elf = replace(elf, segments=tuple(_segments(elf, phoff, phentsize, phnum)))
-    elf = replace(elf, sections=tuple(_sections(elf, shoff, shentsize, shnum, shstrndx)))
-    elf = replace(elf, dynamic=tuple(_dynamic(elf)))
-    return replace(elf, strings=_dynamic_string_table(elf))
+    elf = elf._replace(segments=tuple(_segments(elf, phoff, phentsize, phnum)))
+    elf = elf._replace(sections=tuple(_sections(elf, shoff, shentsize, shnum, shstrndx)))
+    elf = elf._replace(dynamic=tuple(_dynamic(elf)))
+    return elf._replace(strings=_dynamic_string_table(elf))
 
 
 def _table(elf: _Elf, offset: int, entry_size: int, count: int, least: int) -> Iterator[bytes]:

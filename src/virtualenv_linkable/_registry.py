@@ -13,8 +13,8 @@ import stat
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import NamedTuple
 
 from . import TYPE_CHECKING
 from ._atomic import Directory, LockHeldError
@@ -31,8 +31,7 @@ _READ = {1, 2}
 _LOCK_TIMEOUT = 10.0  # seconds; VENVLINK_LOCK_TIMEOUT overrides
 
 
-@dataclass(frozen=True)
-class Export:
+class Export(NamedTuple):
     """One symlink venvlink made.
 
     :ivar dest: the link's absolute path (its directory resolved, as the kernel resolves it)
@@ -49,8 +48,7 @@ class Export:
     created: str
 
 
-@dataclass(frozen=True)
-class Converted:
+class Converted(NamedTuple):
     """A venv venvlink made linkable (``convert``, the creator), remembered so that ``doctor --fix`` can refresh its
     stubs after an upgrade of venvlink, or convert it again when a tool recreated it.
 
@@ -62,17 +60,22 @@ class Converted:
     converted: str
 
 
-@dataclass
-class Records:
-    """What the registry holds: exports by ``dest``, converted venvs by path."""
+class Records(NamedTuple):
+    """What the registry holds: exports by ``dest``, converted venvs by path. Its dictionaries change in place;
+    no default, so that no two share one: :func:`empty` makes them."""
 
-    exports: dict[str, Export] = field(default_factory=dict)
-    venvs: dict[str, Converted] = field(default_factory=dict)
+    exports: dict[str, Export]
+    venvs: dict[str, Converted]
+
+
+def empty() -> Records:
+    """Records with nothing in them, in dictionaries of their own."""
+    return Records({}, {})
 
 
 def _parsed(kind: type[Export] | type[Converted], key: str, raw: object) -> Export | Converted | str:
     """The record ``raw`` describes, or why it is malformed."""
-    names = [f.name for f in fields(kind)]
+    names = list(kind._fields)
     if not isinstance(raw, dict) or sorted(raw) != sorted(names):
         return f"has fields {sorted(raw) if isinstance(raw, dict) else type(raw).__name__}, not {names}"
     bad = [name for name in names if not isinstance(raw[name], str) or not raw[name]]
@@ -118,7 +121,7 @@ class Registry:
         self.path = path or default_path()
         self.malformed: dict[str, str] = {}
         self._raw: dict[str, dict[str, Any]] = {"exports": {}, "venvs": {}}
-        self._written = Records()
+        self._written = empty()
         self._dirty = False
         self._directory: Directory | None = None
 
@@ -217,14 +220,14 @@ class Registry:
         never reset; one that is not the user's own is refused."""
         directory = self._state(create=False)
         if directory is None:
-            return Records()
+            return empty()
         with directory:
             return self._load(directory)
 
     def _load(self, directory: Directory) -> Records:
         text = self._text(directory)
         if text is None:
-            return Records()
+            return empty()
         try:
             data = json.loads(text)
             if not isinstance(data, dict) or not isinstance(data.get("exports"), dict):
@@ -238,7 +241,7 @@ class Registry:
             msg = f"the registry {self.path} has format {data.get('format')!r}; upgrade venvlink to read it"
             raise VenvlinkError(msg)
         self._raw = {"exports": data["exports"], "venvs": data.get("venvs", {})}
-        records, self.malformed = Records(), {}
+        records, self.malformed = empty(), {}
         for section, kind, into in (("exports", Export, records.exports), ("venvs", Converted, records.venvs)):
             for key, raw in self._raw[section].items():
                 parsed = _parsed(kind, key, raw)
@@ -310,7 +313,7 @@ class Registry:
         data: dict[str, Any] = {"format": _FORMAT}
         for section, items in (("exports", records.exports), ("venvs", records.venvs)):
             entries = {key: raw for key, raw in self._raw[section].items() if key in self.malformed}
-            entries.update({key: asdict(item) for key, item in items.items()})
+            entries.update({key: item._asdict() for key, item in items.items()})
             data[section] = dict(sorted(entries.items()))
         text = json.dumps(data, indent=2) + "\n"
         self._held().write(self.path.name, text.encode(), 0o600, durable=True)  # the user's venvs: nobody else's

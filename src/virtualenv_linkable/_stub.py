@@ -15,8 +15,8 @@ import signal
 import struct
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from . import TYPE_CHECKING, _macho
 from ._trust import open_regular
@@ -83,8 +83,7 @@ def read_stub(path: Path) -> bytes | None:
     return None
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """What venvlink asks of a stub file: kept for thousands of files (doctor), where their bytes are not."""
 
     version: str
@@ -184,20 +183,20 @@ def is_current(data: bytes) -> bool:
     return data == for_interpreter(recorded(data))
 
 
-@dataclass(frozen=True)
-class Explained:
-    """The stub's record of what a start through ``start`` does (docs/walk.rst)."""
+class Explained(NamedTuple):
+    """The stub's record of what a start through ``start`` does (docs/walk.rst). No defaults: each record has
+    lists of its own (:func:`_parse` gives every field)."""
 
     start: str
-    hops: list[str] = field(default_factory=list)
-    found: str | None = None
-    pyvenv_cfgs: list[str] = field(default_factory=list)
-    executable: str | None = None
-    named_by: str | None = None
-    argv0: str | None = None
-    prefix: str | None = None
-    error: str | None = None
-    status: int = 0
+    hops: list[str]
+    found: str | None
+    pyvenv_cfgs: list[str]
+    executable: str | None
+    named_by: str | None
+    argv0: str | None
+    prefix: str | None
+    error: str | None
+    status: int
 
 
 def _parse(output: bytes, asked: list[str]) -> list[Explained]:

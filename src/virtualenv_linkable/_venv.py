@@ -4,9 +4,8 @@ is linkable."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 from . import TYPE_CHECKING, _pyvenv_cfg, _stub
 from ._interpreter import ENTRY_NAME, LIB_NAME
@@ -85,13 +84,13 @@ def _through(directory: Directory) -> Path:
     return pinned if pinned.is_dir() else directory.path
 
 
-@dataclass(frozen=True)
-class Venv:
-    """A venv as venvlink sees it.
+class Venv(NamedTuple):
+    """A venv as venvlink sees it, when it was read (:meth:`read`).
 
     :ivar venv: its path, as given (absolute): in messages, and in what venvlink records
     :ivar root: where it is read: ``venv``, or, for a venv held open to be changed, a path through that descriptor
     :ivar entries: its interpreter entries, as paths under ``root``
+    :ivar stubs: the entries that are venvlink stubs (files, not links to one)
     """
 
     venv: Path
@@ -99,6 +98,7 @@ class Venv:
     values: dict[str, str]
     entries: list[Path]
     root: Path
+    stubs: list[Path]
 
     @classmethod
     def read(cls, venv: Path, through: Directory | None = None) -> Venv:
@@ -110,11 +110,8 @@ class Venv:
         if not found:
             msg = f"{venv / 'bin'} has no python; is {venv} a complete virtual environment?"
             raise VenvlinkError(msg)
-        return cls(venv, data, _pyvenv_cfg.parse(data), found, root)
-
-    @cached_property
-    def stubs(self) -> list[Path]:
-        return [entry for entry in self.entries if not entry.is_symlink() and _stub.is_stub(entry)]
+        stubs = [entry for entry in found if not entry.is_symlink() and _stub.is_stub(entry)]
+        return cls(venv, data, _pyvenv_cfg.parse(data), found, root, stubs)
 
     @property
     def linkable(self) -> bool:
@@ -129,9 +126,10 @@ class Venv:
         """Whether ``bin/name`` is a stub and pyvenv.cfg names the interpreter it runs."""
         return EXECUTABLE_KEY in self.values and self.root / "bin" / name in self.stubs
 
-    @cached_property
+    @property
     def stale(self) -> list[Path]:
-        """The stubs that are not the installed stub (an older or newer venvlink made them)."""
+        """The stubs that are not the installed stub (an older or newer venvlink made them); each file is read
+        once while it is unchanged (:func:`._stub.facts`)."""
         return [entry for entry in self.stubs if not ((facts := _stub.facts(entry)) and facts.current)]
 
     @property
