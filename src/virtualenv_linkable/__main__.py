@@ -149,7 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace, verbosity: int) -> int:
     """The command ``args`` asks for, and the exit status of each kind of failure."""
     try:
-        return int(args.run(args, Output(verbosity)))
+        status = int(args.run(args, Output(verbosity)))
+        sys.stdout.flush()  # here, where a reader gone is seen: not as Python exits
     except VenvlinkError as error:
         Output.error(str(error))
         return EXIT_PROBLEM
@@ -171,6 +172,7 @@ def _run(args: argparse.Namespace, verbosity: int) -> int:
             f"{type(error).__name__}: {error}; please report it{_issues()} (-v shows the traceback)", "internal error"
         )
         return EXIT_INTERNAL
+    return status
 
 
 if __name__ == "__main__":
