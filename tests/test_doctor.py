@@ -210,7 +210,7 @@ def test_one_venv_made_to_fail_stops_no_other(current: Interpreter, tmp_path: Pa
     assert states == {
         str(long_name): "interpreter gone",
         str(full_slot): "stale stub",
-        str(long_link): "not a venv",
+        str(long_link): "ok",  # a link in bin/ that names no interpreter is not one of its entries
         str(fine): "ok",
     }
     code, out, err = venvlink("which", stub)
