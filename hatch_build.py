@@ -134,7 +134,7 @@ class StubBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             raise SystemExit(
                 f"venvlink: no C compiler ({' '.join(compilers()[-1]) or 'cc'}) to build the stub; install one "
                 "(Debian/Ubuntu: apt install gcc, Fedora: dnf install gcc, macOS: xcode-select --install) "
-                "or set CC; or install a wheel (pip install virtualenv-linkable), which needs none"
+                "or set CC; or install a wheel built where there is one (tox -e dist builds them), which needs none"
             )
         for cc in candidates:
             result = subprocess.run(command(cc, source, partial, root), capture_output=True, text=True, check=False)

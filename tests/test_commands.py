@@ -227,7 +227,7 @@ def test_which_reports_a_stale_stub(current: Interpreter, tmp_path: Path) -> Non
     (venv / "bin" / "python").write_bytes(bytes(old))
     code, _, err = venvlink("which", venv / "bin" / "python")
     assert code == 0
-    assert f"note: this stub is not the installed venvlink's; upgrade it: venvlink convert {venv}" in err
+    assert f"warning: this stub is not the installed venvlink's; upgrade it: venvlink convert {venv}" in err
     assert json.loads(venvlink("which", "--json", venv / "bin" / "python")[1])["stale"] is True
 
 

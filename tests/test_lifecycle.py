@@ -184,7 +184,7 @@ def test_verbosity_before_or_after_the_command(current: Interpreter, tmp_path: P
     for args in (["-v", "doctor"], ["doctor", "-v"]):
         code, _, err = venvlink(*args)
         assert (code, f"{tmp_path / 'tool'}: ok" in err) == (0, True), args
-    assert venvlink("-q", "list") == (0, "", "")
+    assert venvlink("-q", "list") == (0, f"{tmp_path / 'tool'} -> {venv / 'bin' / 'python'}  [ok]\n", ""), "an answer"
 
 
 def test_verbose_adds_detail_to_every_command(current: Interpreter, tmp_path: Path) -> None:

@@ -7,12 +7,14 @@ import argparse
 import fcntl
 import io
 import os
+import re
 import sys
 
 from . import TYPE_CHECKING, __version__
 from .commands import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
+    EXIT_OK,
     EXIT_PROBLEM,
     Output,
     completion,
@@ -27,6 +29,7 @@ from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import NoReturn
 
 COMMANDS = (export, convert, which, listing, remove, doctor, completion)
 
@@ -35,16 +38,37 @@ def _loudness(parser: argparse.ArgumentParser, default: object) -> None:
     """-q and -v, before the command (``venvlink -v doctor``) or after it (``venvlink doctor -v``)."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
-        "-q", "--quiet", action="store_const", const=-1, dest="verbosity", default=default, help="print only errors"
+        "-q",
+        "--quiet",
+        action="store_const",
+        const=-1,
+        dest="verbosity",
+        default=default,
+        help="print only answers, problems and errors (no notes, nothing for what went as asked)",
     )
     group.add_argument(
         "-v", "--verbose", action="store_const", const=1, dest="verbosity", default=default, help="print details"
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, which says which command was meant when one is mistyped."""
+
+    def error(self, message: str) -> NoReturn:
+        mistyped = re.match(r"argument COMMAND: invalid choice: '([^']*)'", message)
+        if mistyped:
+            import difflib  # noqa: PLC0415
+
+            names = [command.NAME for command in COMMANDS]
+            close = difflib.get_close_matches(mistyped[1], names, n=1)
+            meant = f"did you mean {close[0]!r}? " if close else ""
+            message = f"{mistyped[1]!r} is not a command: {meant}the commands are {', '.join(names)}"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``venvlink`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="venvlink",
         description="Symlink a virtual environment's python anywhere and keep the virtual environment.",
         epilog="examples:\n  venvlink export ~/venvs/tool ~/bin/tool\n  venvlink which ~/bin/tool\n"
@@ -109,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # _ARGCOMPLETE_STDOUT_FILENAME names, which argcomplete opens for writing by path: a link another user
         # made there had root truncate what it named
         argcomplete.autocomplete(parser, output_stream=os.fdopen(8, "w"))
+    if not (sys.argv[1:] if argv is None else argv):  # as pipx and uv: what there is to do
+        parser.print_help()
+        return EXIT_OK
     args = parser.parse_args(argv)
     for stream in (sys.stdout, sys.stderr):  # a path is bytes: one that is not UTF-8 is printed as it is
         if isinstance(stream, io.TextIOWrapper):
@@ -116,11 +143,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbosity = getattr(args, "verbosity", 0)
     if "_ARGCOMPLETE" in os.environ:
         Output(verbosity).note("ignoring _ARGCOMPLETE in the environment: only the code of venvlink completion asks")
+    return _run(args, verbosity)
+
+
+def _run(args: argparse.Namespace, verbosity: int) -> int:
+    """The command ``args`` asks for, and the exit status of each kind of failure."""
     try:
-        return int(args.run(args, Output(verbosity)))
+        status = int(args.run(args, Output(verbosity)))
+        sys.stdout.flush()  # here, where a reader gone is seen: not as Python exits
     except VenvlinkError as error:
         Output.error(str(error))
         return EXIT_PROBLEM
+    except BrokenPipeError:  # venvlink list | head -1: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nor a second one as Python exits
+        return EXIT_OK
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
         Output.error(f"{where}{error.strerror or error}")
@@ -136,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{type(error).__name__}: {error}; please report it{_issues()} (-v shows the traceback)", "internal error"
         )
         return EXIT_INTERNAL
+    return status
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import TYPE_CHECKING, _stub
 from ._convert import convert
-from ._interpreter import candidates
+from ._interpreter import candidates, is_pyenv_shim
 from ._paths import same_directory
 from ._registry import Converted, Export, Registry
 from ._venv import EXECUTABLE_KEY, Venv
@@ -90,6 +90,10 @@ def _venv_checks(venv: str, name: str, state: Venv | str, *, dest: str | None) -
         fix = ["venvlink", "convert", "--python", "PYTHON", venv]
         detail = f"its interpreter {state.interpreter} was removed; move the venv to another of the same version"
         yield Problem("interpreter gone", detail, fix)
+    if state.interpreter is not None and is_pyenv_shim(state.interpreter):
+        fix = ["venvlink", "convert", "--python", "PYTHON", venv]
+        detail = f"its interpreter {state.interpreter} is pyenv's shim, which runs whichever Python pyenv selects"
+        yield Problem("shim", detail, fix)
     if EXECUTABLE_KEY not in state.values:
         detail = f"{venv}/pyvenv.cfg lost venvlink's keys (python -m venv --upgrade rewrites it)"
         yield Problem("keys lost", detail, convert_it, automatic=True)

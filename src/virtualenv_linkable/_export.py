@@ -214,9 +214,25 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
     return ExportResult(dest, target, venv, converted, existed, on_path(dest.parent), registry.path)
 
 
+def _not_an_export(given: Path, records: Records, registry: Path) -> str:
+    """What to say of a ``remove`` of something venvlink did not export: of a venv, its exports and the commands
+    that remove them (never an invitation to delete the venv itself)."""
+    if not (given / "pyvenv.cfg").is_file():
+        return f"{given} is not an export of venvlink (not in {registry}); if you made it, remove it yourself"
+    exports = sorted(key for key, record in records.exports.items() if same_directory(record.venv, given))
+    if exports:
+        commands = "; ".join(f"venvlink remove {key}" for key in exports)
+        return f"{given} is a venv, not an export; to remove its exports: {commands}"
+    return (
+        f"{given} is a venv, not an export, and venvlink exported it nowhere; to make it plain again: venvlink convert "
+        f"--revert {given}"
+    )
+
+
 def remove(dest: str | os.PathLike[str], *, forget: bool = False, registry: Registry | None = None) -> str:
-    """Remove an export venvlink made, if it is still the link venvlink made; never touch the venv. With ``forget``,
-    only drop its entry (or a converted venv's), leaving the file as it is: for a link re-pointed by hand.
+    """Remove an export venvlink made, if it is still the link venvlink made; never touch the venv (a venv that is
+    gone, and that no other export leads to, is forgotten with it). With ``forget``, only drop its entry (or a
+    converted venv's), leaving the file as it is: for a link re-pointed by hand.
 
     Returns what was done: ``"removed"``; ``"gone"`` (the link was gone already: forgotten); ``"malformed"`` (its
     entry did not parse: forgotten, any file left); ``"forgotten"`` (``forget``: the entry dropped, the link left);
@@ -235,9 +251,10 @@ def remove(dest: str | os.PathLike[str], *, forget: bool = False, registry: Regi
                 return "malformed"
             if forget and records.venvs.pop(str(given), None) is not None:
                 return "venv"
-            msg = f"{dest} is not an export of venvlink (not in {registry.path}); if you made it, remove it yourself"
-            raise VenvlinkError(msg)
+            raise VenvlinkError(_not_an_export(given, records, registry.path))
         del records.exports[str(dest)]
+        if not os.path.lexists(record.venv) and all(other.venv != record.venv for other in records.exports.values()):
+            records.venvs.pop(record.venv, None)  # its venv is gone too, and nothing else leads there
         if forget:
             return "forgotten"
         if not os.path.lexists(dest):

@@ -121,7 +121,7 @@ def named(path: Path, kind: tuple[str, str, bool]) -> Interpreter:
     error for anything but an interpreter the stub supports, or a dispatching script such as pyenv's shims, which
     choose another Python at each start."""
     facts = _read(path)
-    if facts is not None and facts.script is not None and _is_pyenv_shim(path):
+    if facts is not None and facts.script is not None and is_pyenv_shim(path):
         msg = (
             f"{path} is pyenv's shim, which runs whichever Python pyenv selects at each start; give the interpreter "
             f'itself: --python "$(pyenv which {path.name})"'
@@ -138,7 +138,7 @@ def named(path: Path, kind: tuple[str, str, bool]) -> Interpreter:
     return found
 
 
-def _is_pyenv_shim(path: Path) -> bool:
+def is_pyenv_shim(path: Path) -> bool:
     """Whether the script at ``path`` hands its start to ``pyenv exec`` (pyenv's shims; asdf's and mise's work
     alike), read within its first 4 KiB."""
     try:

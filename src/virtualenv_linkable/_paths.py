@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from pathlib import Path
@@ -77,10 +78,17 @@ def located(name: str, search_path: str | None = None) -> Path:
         msg = f"{name} is not on PATH; give its path (./{name} for one in the current directory)"
         raise VenvlinkError(msg)
     path = absolute(name)
-    if not path.exists():
-        what = "is a broken symlink" if path.is_symlink() else "does not exist"
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            what = "is a loop of symbolic links, or a chain of more than 40, which the kernel does not follow"
+        elif path.is_symlink():
+            what = "is a broken symlink"
+        else:
+            what = "does not exist" if error.errno == errno.ENOENT else f"cannot be reached: {error.strerror}"
         msg = f"{path} {what}"
-        raise VenvlinkError(msg)
+        raise VenvlinkError(msg) from None
     if not path.is_file() or not os.access(path, os.X_OK):
         msg = f"{path} is {'a directory' if path.is_dir() else 'not executable'}; give the path of a python"
         raise VenvlinkError(msg)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import _stub
-from ._interpreter import is_python
+from ._interpreter import is_pyenv_shim, is_python
 from ._paths import located
 from .exceptions import VenvlinkError
 
@@ -84,6 +84,12 @@ def resolve(path: str | os.PathLike[str], *, search_path: str | None = None) -> 
             found=explained.found,
             stub_version=stub.version,
         )
+    if is_pyenv_shim(real):
+        msg = (
+            f"{start} is pyenv's shim, which runs whichever Python pyenv selects at each start; ask of that one: "
+            f'venvlink which "$(pyenv which {start.name})"'
+        )
+        raise VenvlinkError(msg)
     if not is_python(real):
         msg = f"{start} runs {real}, which is not a Python interpreter"
         raise VenvlinkError(msg)

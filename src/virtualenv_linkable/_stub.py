@@ -12,6 +12,7 @@ import functools
 import os
 import select
 import signal
+import stat
 import struct
 import time
 from contextlib import contextmanager
@@ -96,7 +97,14 @@ _known: dict[tuple[int, int, int, int], Facts | None] = {}
 
 def facts(path: Path) -> Facts | None:
     """The :class:`Facts` of the stub at ``path``; None if it is not a stub. A file unchanged since it was last
-    read (same inode, size and modification time) is not read again."""
+    read (same inode, size and modification time) is not read again, nor opened."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    key = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+    if key in _known:
+        return _known[key]
     with _opened(path) as opened:
         if opened is None:
             return None
@@ -109,6 +117,12 @@ def facts(path: Path) -> Facts | None:
                 data = None
             _known[key] = None if data is None else Facts(version(data), recorded(data), is_current(data))
         return _known[key]
+
+
+def could_be_stub(found: os.stat_result) -> bool:
+    """Whether a file of status ``found`` (not a link) may be a stub at all: an executable regular file of a stub's
+    size (its identity lies in its first 4 KiB, and it is tens of KiB). Scripts (``activate``, pip's) are not."""
+    return stat.S_ISREG(found.st_mode) and bool(found.st_mode & 0o111) and HEAD <= found.st_size <= _MAX_STUB_SIZE
 
 
 def is_stub(path: Path) -> bool:

@@ -4,6 +4,7 @@ is linkable."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import NamedTuple
 
@@ -61,13 +62,19 @@ def entries(venv: Path, root: Path | None = None) -> list[Path]:
     found = []
     for name in names:
         entry = bin_dir / name
-        if name.startswith(".") or not (entry.is_file() or entry.is_symlink()):
+        try:
+            status = entry.lstat()
+        except OSError:
+            continue  # gone meanwhile
+        link = stat.S_ISLNK(status.st_mode)
+        if name.startswith(".") or not (link or stat.S_ISREG(status.st_mode)):
             continue  # a link whose interpreter is gone stays an entry: convert must say what is missing
         if (
             ENTRY_NAME.fullmatch(name)
             # a link to the same file as python, or to another entry (3.14's venv --upgrade: 𝜋thon -> python3.14)
-            or (entry.is_symlink() and ((real := os.path.realpath(entry)) == python or _is_entry_in(real, real_bin)))
-            or _stub.is_stub(entry)
+            or (link and ((real := os.path.realpath(entry)) == python or _is_entry_in(real, real_bin)))
+            # a stub under another name; activate scripts and pip's are not opened (doctor reads thousands of bin/)
+            or ((link or _stub.could_be_stub(status)) and _stub.is_stub(entry))
         ):
             found.append(entry)
     return found

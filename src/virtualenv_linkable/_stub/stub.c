@@ -53,8 +53,9 @@
 #define IDENTITY "venvlink resolving stub"
 #define EXPLAIN "--venvlink-explain"             /* as the first argument: explain this start */
 #define EXPLAIN_PATHS "--venvlink-explain-paths" /* explain a start through each path that follows */
+#define MOVE_IT "to move the venv to another Python of its version: venvlink convert --python PYTHON VENV (venvlink doctor finds one)"
 #define MISSING "interpreter %s named by %s in %s does not exist; " \
-    "the Python this venv was made from was moved or removed (recreate the venv)"
+    "the Python this venv was made from was moved or removed; " MOVE_IT
 
 /*
  * The stub's identity, version and recorded interpreter, as an ELF note: linkers
@@ -877,7 +878,7 @@ static const char *choose(char *out, const struct cfg *c, const char *cfg_path)
             return "home";
     }
     die(EXIT_NOT_FOUND, "no python in %s (home in %s); "
-        "the Python this venv was made from was moved or removed (recreate the venv)", c->home, cfg_path);
+        "the Python this venv was made from was moved or removed; " MOVE_IT, c->home, cfg_path);
     return NULL;
 }
 

@@ -30,19 +30,29 @@ def printable(line: str) -> str:
 
 
 class Output:
-    """Where a command's words go: its answer on stdout, notes and errors on stderr, each one printable line; -q
-    keeps only answers asked for as JSON and errors, -v adds details."""
+    """Where a command's words go, each one printable line: what was asked for (``list``, ``which``, the problems
+    ``doctor`` finds, any JSON document) on stdout, always; what was done (``exported ...``) on stdout, and notes on
+    stderr, unless -q; warnings and errors on stderr, always; details on stderr with -v. So -q never hides an answer
+    or a problem: ``venvlink -q doctor`` in cron prints nothing when all is fine, and each problem otherwise."""
 
     def __init__(self, verbosity: int) -> None:
         self.verbosity = verbosity
 
-    def answer(self, line: str) -> None:
+    @staticmethod
+    def answer(line: str) -> None:
+        print(printable(line))
+
+    def done(self, line: str) -> None:
         if self.verbosity >= 0:
             print(printable(line))
 
     def note(self, line: str) -> None:
         if self.verbosity >= 0:
             print(f"note: {printable(line)}", file=sys.stderr)
+
+    @staticmethod
+    def warning(line: str) -> None:
+        print(f"warning: {printable(line)}", file=sys.stderr)
 
     def detail(self, line: str) -> None:
         if self.verbosity > 0:

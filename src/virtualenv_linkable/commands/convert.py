@@ -42,17 +42,17 @@ def run(args: Namespace, out: Output) -> int:
     names = ", ".join(result.entries)
     out.detail(f"interpreter: {result.executable}{f' ({result.interpreter})' if result.interpreter else ''}")
     if not result.changed:
-        out.answer(
+        out.done(
             f"{result.venv} has no stub; nothing to revert" if args.revert else f"{result.venv} is already linkable"
         )
     elif args.revert:
-        out.answer(f"reverted {result.venv}: {names or 'pyvenv.cfg'} as before the conversion")
+        out.done(f"reverted {result.venv}: {names or 'pyvenv.cfg'} as before the conversion")
     elif args.python:
-        out.answer(f"moved {result.venv} to {result.executable}: {names or 'pyvenv.cfg'} now run it")
+        out.done(f"moved {result.venv} to {result.executable}: {names or 'pyvenv.cfg'} now run it")
     elif names:
-        out.answer(f"converted {result.venv}: {names} now run {result.executable} through venvlink's stub")
+        out.done(f"converted {result.venv}: {names} now run {result.executable} through venvlink's stub")
     else:
-        out.answer(f"converted {result.venv}: pyvenv.cfg names {result.executable} for the stub again")
+        out.done(f"converted {result.venv}: pyvenv.cfg names {result.executable} for the stub again")
     if result.note:
         out.note(result.note)
     return EXIT_OK

@@ -75,9 +75,9 @@ def run(args: Namespace, out: Output) -> int:
         report["fixed"] = [{"venv": m.venv, "what": m.what, "error": m.error} for m in mended]
         out.json(report)
         return EXIT_PROBLEM if bad else EXIT_OK
-    for one in mended:
-        out.answer(_mended(one))
+    for one in mended:  # a fix that failed is a problem, which -q shows
+        (out.answer if one.error else out.done)(_mended(one))
     _lines(healths, out)
     if not bad:
-        out.answer(_all_fine(healths))
+        out.done(_all_fine(healths))
     return EXIT_PROBLEM if bad else EXIT_OK

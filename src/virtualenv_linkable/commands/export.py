@@ -46,8 +46,8 @@ def run(args: Namespace, out: Output) -> int:
         convert_venv=not args.no_convert,
     )
     if result.converted:
-        out.answer(f"converted {result.venv}: its interpreters are now venvlink's stub")
-    out.answer(f"{'replaced' if result.replaced else 'exported'} {result.dest} -> {result.target}")
+        out.done(f"converted {result.venv}: its interpreters are now venvlink's stub")
+    out.done(f"{'replaced' if result.replaced else 'exported'} {result.dest} -> {result.target}")
     out.detail(f"checked: the stub walks {result.dest} to {result.venv}, whose python runs")
     out.detail(f"recorded in {result.registry}")
     if result.path_note:

@@ -32,7 +32,7 @@ def run(args: Namespace, out: Output) -> int:
     dest = absolute(args.dest)
     registry = Registry()
     done = remove(dest, forget=args.forget, registry=registry)
-    out.answer(
+    out.done(
         {
             "removed": f"removed {dest}",
             "gone": f"forgot {dest}, which was already gone",

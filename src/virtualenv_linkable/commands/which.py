@@ -74,9 +74,9 @@ def run(args: Namespace, out: Output) -> int:
         out.answer(f"sys.prefix  {info['prefix'] or '(no venv)'}")
         out.detail(f"found by    the walk: {resolution.found}; stub of venvlink {resolution.stub_version}")
         if info["stale"]:
-            out.note(f"this stub is not the installed venvlink's; upgrade it: {shown(info['fix'])}")
+            out.warning(f"this stub is not the installed venvlink's; upgrade it: {shown(info['fix'])}")
         elif info["fix"]:
-            out.note(f"CPython will not see {info['pyvenv_cfg']} from that argv[0]; fix: {shown(info['fix'])}")
+            out.warning(f"CPython will not see {info['pyvenv_cfg']} from that argv[0]; fix: {shown(info['fix'])}")
     elif info["pyvenv_cfg"] is not None:
         out.answer(f"not venvlink's stub: {info['executable']} runs and finds {info['pyvenv_cfg']} beside the path")
         out.answer(f"sys.prefix  {info['prefix']}")
