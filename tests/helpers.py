@@ -13,9 +13,12 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 # before the suite moves HOME into a temporary directory (conftest.py)
 PYENV_ROOT = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
@@ -94,14 +97,14 @@ def find_interpreters() -> list[Interpreter]:
     return sorted(found.values(), key=lambda i: (i.implementation, i.version, i.origin))
 
 
-def as_user(uid: int) -> list[str]:
-    """A command prefix that runs as ``uid`` with no supplementary groups (util-linux setpriv)."""
-    import pytest  # noqa: PLC0415
-
+def as_user(uid: int, groups: Sequence[int] = ()) -> list[str]:
+    """A command prefix that runs as ``uid``, its group ``uid`` too (a user's own group, as Debian gives each), with
+    ``groups`` as its supplementary groups, none by default (util-linux setpriv)."""
     setpriv = shutil.which("setpriv")
     if os.geteuid() != 0 or setpriv is None:
         pytest.skip("running as another user needs root and setpriv (util-linux)")
-    return [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+    supplementary = f"--groups={','.join(map(str, groups))}" if groups else "--clear-groups"
+    return [setpriv, f"--reuid={uid}", f"--regid={uid}", supplementary, "--"]
 
 
 def run(cmd: list[Any], *, check: bool = True, **kwargs: Any) -> subprocess.CompletedProcess[str]:
