@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import uuid
@@ -374,17 +375,13 @@ def test_lab_venv_another_member_installed_into(
     runs_in(b, link, venv)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="venvlink bug: convert writes each stub mode 0755, the converter's, whatever the umask (002), so another "
-    "member of the lab can no longer recreate the venv: python -m venv --upgrade copies over bin/python3.X in place "
-    "(Permission denied)",
-)
 def test_a_lab_member_recreates_the_venv_another_converted(
     current: Interpreter, pythons: Pythons, people: Callable[..., Person], tmp: Path
 ) -> None:
-    """A lab's shared venv that A made (umask 002) and B converted: A recreates it (``python -m venv --upgrade``,
-    which works before the conversion), B's ``doctor --fix`` mends it, and it runs for A."""
+    """A lab's shared venv that A made (umask 002) and B converted: the stubs are B's, writable by the lab (0775),
+    but only their owner may chmod them, which ``python -m venv --upgrade`` does to a copy it makes; so A recreates
+    it as docs/guide.rst says, ``venvlink convert --revert`` first (A's links again), then ``--upgrade``, then
+    ``doctor --fix`` (anyone in the lab) mends it, and it runs for A."""
     base = pythons.for_everyone(current)
     a, b = lab(people, tmp)
     venv = tmp / "lab" / "venv"
@@ -392,6 +389,8 @@ def test_a_lab_member_recreates_the_venv_another_converted(
     a.run(base.path, "-m", "venv", "--upgrade", "--without-pip", venv)  # as it works before venvlink's conversion
     plant(b, venv)
     assert b.venvlink("convert", venv)[0] == 0
+    assert stat.S_IMODE((venv / "bin" / "python").stat().st_mode) == 0o775, "the lab's umask, as venv made it"
+    assert a.venvlink("convert", "--revert", venv)[0] == 0
     a.run(base.path, "-m", "venv", "--upgrade", "--without-pip", venv)
     code, out, err = b.venvlink("doctor", "--fix")
     assert (code, err) == (0, ""), out
@@ -481,12 +480,6 @@ def test_container_root_on_a_workspace_of_the_hosts_user(
     runs_in(root, root.home / "tool", venv)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="venvlink bug: root's convert under VENVLINK_SAFE_DIRECTORIES replaces pyvenv.cfg and the stubs in bin/ "
-    "with files of root's (uid 0, 0644 and 0755) in uid 1000's venv, so the host's user can no longer recreate it: "
-    "python -m venv --upgrade stops at Permission denied: pyvenv.cfg",
-)
 def test_the_hosts_user_recreates_the_venv_root_converted(
     current: Interpreter, pythons: Pythons, people: Callable[..., Person], tmp: Path
 ) -> None:
@@ -546,10 +539,7 @@ def test_a_venv_in_tmp_converts(
     "where",
     [
         WHERE_IN_TMP[0],
-        pytest.param(
-            WHERE_IN_TMP[1],
-            marks=pytest.mark.xfail(strict=True, reason="creator-dest branch not merged yet"),
-        ),
+        WHERE_IN_TMP[1],
     ],
 )
 def test_the_creator_in_tmp(

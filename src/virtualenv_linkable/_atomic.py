@@ -109,6 +109,7 @@ class Directory:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
+                self._as_its_owner(fd)
                 os.fchmod(fd, mode)
                 if durable:
                     os.fsync(fd)
@@ -135,12 +136,26 @@ class Directory:
                 raise cannot_write(self.path / name, error) from None
             break
         try:
+            self._as_its_owner(temporary)
             self._take(temporary, name)
         except BaseException as error:
             self._discard(temporary)
             if isinstance(error, OSError):
                 raise cannot_write(self.path / name, error) from None
             raise
+
+    def _as_its_owner(self, made: int | str) -> None:
+        """Root's new file (a descriptor) or link (a name) in another user's directory, given to that directory's
+        owner and group: root changes a venv of theirs only when told to trust them (a container's root on the
+        host user's workspace), and they must still be able to change it (``python -m venv --upgrade`` rewrites
+        pyvenv.cfg in place). Another caller's files are theirs, as the kernel makes them."""
+        directory = os.fstat(self.fd)
+        if os.geteuid() != 0 or directory.st_uid == 0:
+            return
+        if isinstance(made, int):
+            os.fchown(made, directory.st_uid, directory.st_gid)
+        else:
+            os.chown(made, directory.st_uid, directory.st_gid, dir_fd=self.fd, follow_symlinks=False)
 
     def _take(self, temporary: str, name: str) -> None:
         os.replace(temporary, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
@@ -242,6 +257,7 @@ class Directory:
         """Make the directory ``name``; whether it was made (False: it was there)."""
         try:
             os.mkdir(name, mode, dir_fd=self.fd)
+            self._as_its_owner(name)
         except FileExistsError:
             return False
         except OSError as error:

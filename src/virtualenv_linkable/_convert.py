@@ -358,6 +358,14 @@ def _plan(state: Venv, interpreter: Path, moved_from: Path | None) -> _Plan:
     return _Plan(target, copies, wrapper, record["entries"], _pyvenv_cfg.with_keys(state.cfg_bytes, keys))
 
 
+def _executable_mode() -> int:
+    """The mode of a stub, or of libexec/, as the umask would make an executable (0775 under a lab's umask 002, so
+    that the lab can still recreate its venv), never writable by every user (the stub refuses such a venv)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o777 & ~umask & ~stat.S_IWOTH
+
+
 def _write_cfg(venv_dir: Directory, data: bytes, old: bytes, steps: Steps) -> None:
     """Replace pyvenv.cfg (a link to one, too: never written through) with ``data``, never writable by every user,
     whatever the umask (the stub refuses such a file); durable, since it says what the stub runs."""
@@ -405,7 +413,7 @@ def make_linkable(  # noqa: PLR0913  # the move's two are keyword-only
         _write_cfg(venv_dir, plan.new_cfg, on_disk, steps)
     libexec = None
     if plan.copies or plan.wrapper:
-        if venv_dir.mkdir("libexec"):
+        if venv_dir.mkdir("libexec", _executable_mode()):
             steps.did(partial(venv_dir.rmdir_if_empty, "libexec"))
         libexec = steps.hold(venv_dir.sub("libexec"))
     for copy in plan.copies:
@@ -425,7 +433,7 @@ def make_linkable(  # noqa: PLR0913  # the move's two are keyword-only
             aside = bin_dir.keep_aside(entry.name)
             undo = partial(bin_dir.rename, aside, bin_dir, entry.name)
             steps.finally_(partial(bin_dir.unlink, aside))
-        bin_dir.write(entry.name, stub, 0o755)
+        bin_dir.write(entry.name, stub, _executable_mode())
         steps.did(undo)
     return Conversion(state.venv, plan.target, [e.name for e in to_replace], rewrite, described)
 
@@ -471,7 +479,9 @@ def _put_back_entries(
         msg = f"cannot revert {state.venv}: the copies of its interpreter are gone ({', '.join(gone)} in libexec/)"
         raise VenvlinkError(msg)
     for stub in state.stubs:
-        again = partial(bin_dir.write, stub.name, _stub.read_stub(stub) or _stub.template().read_bytes(), 0o755)
+        again = partial(
+            bin_dir.write, stub.name, _stub.read_stub(stub) or _stub.template().read_bytes(), _executable_mode()
+        )
         if stub.name in copies and libexec is not None:
             libexec.rename(copies[stub.name], bin_dir, stub.name)
             steps.did(partial(_copy_aside_again, bin_dir, stub.name, libexec, copies[stub.name], again))
