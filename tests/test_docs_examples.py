@@ -97,6 +97,9 @@ SETUPS: dict[str, dict[str, Setup]] = {
             "linkable ~/venvs/tool", "python ~/.pyenv/versions/3.12.8/bin/python3.12"
         ),
         "venvlink which ~/bin/tool": Setup(TOOL),
+        "venvlink list": Setup(),
+        "venvlink remove ~/.local/bin/tool": Setup("dir ~/.local/bin", "export ~/venvs/tool ~/.local/bin/tool"),
+        "venvlink convert --revert ~/venvs/tool": Setup("linkable ~/venvs/tool"),
         "venvlink completion bash > ~/.local/share/bash-completion/completions/venvlink": Setup(
             "dir ~/.local/share/bash-completion/completions"
         ),
