@@ -337,7 +337,8 @@ def commands(python: Path, work: Path, runs: int) -> dict[str, Any]:
 
 def scale(python: Path, work: Path) -> dict[str, Any]:
     """list, doctor and doctor --fix (with nothing to fix) over 1, 100 and 1000 exports, each of a venv of its own
-    (copies of one linkable venv: distinct venvs, each read and walked on its own)."""
+    (copies of one venv the creator made, activators and all: distinct venvs, each read and walked on its own),
+    recorded as the creator and export record them."""
     model = work / "scale-venv"
     virtualenv("--no-seed", "--creator", "linkable", "-p", python, model)
     results: dict[str, Any] = {}
@@ -357,8 +358,11 @@ def scale(python: Path, work: Path) -> dict[str, Any]:
                 "name": "python",
                 "created": "2026-01-01T00:00:00+00:00",
             }
+        # as the creator records each venv it makes, and export each link
+        venvs_made = {e["venv"]: {"venv": e["venv"], "converted": e["created"]} for e in exports.values()}
         (state / "venvlink").mkdir(parents=True)
-        (state / "venvlink" / "exports.json").write_text(json.dumps({"format": 2, "exports": exports, "venvs": {}}))
+        registry = {"format": 2, "exports": exports, "venvs": venvs_made}
+        (state / "venvlink" / "exports.json").write_text(json.dumps(registry))
         env = {**os.environ, "XDG_STATE_HOME": str(state)}
         figures = {}
         for command in (["list"], ["doctor"], ["doctor", "--fix"]):

@@ -3,6 +3,7 @@ reported, never reset."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -10,6 +11,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,13 +47,14 @@ def test_sixteen_concurrent_exports(current: Interpreter, tmp_path: Path) -> Non
     assert sorted(exports) == sorted(str(tmp_path / "bin" / f"tool{i}") for i in range(16))
 
 
-def test_a_held_lock_is_named_and_waited_for_with_a_limit(current: Interpreter, tmp_path: Path) -> None:
-    venv = make_venv(current, tmp_path / "venv")
+@contextlib.contextmanager
+def _lock_held() -> Iterator[subprocess.Popen[str]]:
+    """Another venvlink holding the registry's lock, until the block ends."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, time; from virtualenv_linkable._registry import Registry\n"
+            "import time; from virtualenv_linkable._registry import Registry\n"
             "with Registry().change():\n    print('held', flush=True); time.sleep(60)\n",
         ],
         stdout=subprocess.PIPE,
@@ -60,15 +63,21 @@ def test_a_held_lock_is_named_and_waited_for_with_a_limit(current: Interpreter, 
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline() == "held\n"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_held_lock_is_named_and_waited_for_with_a_limit(current: Interpreter, tmp_path: Path) -> None:
+    venv = make_venv(current, tmp_path / "venv")
+    with _lock_held() as holder:
         start = time.monotonic()
         env = {**os.environ, "VENVLINK_LOCK_TIMEOUT": "1"}
         result = run(
             [sys.executable, "-m", "virtualenv_linkable", "export", venv, tmp_path / "tool"], check=False, env=env
         )
         assert time.monotonic() - start < 30
-    finally:
-        holder.kill()
-        holder.wait()
     registry = tmp_path / "state" / "venvlink" / "exports.json"
     assert result.returncode == 1
     assert result.stderr == (
@@ -327,24 +336,9 @@ def test_a_revert_the_registry_cannot_forget_is_an_error(current: Interpreter, t
     venv = make_venv(current, tmp_path / "venv")  # converted by the creator, and remembered
     registry = tmp_path / "state" / "venvlink" / "exports.json"
     assert str(venv) in json.loads(registry.read_text())["venvs"]
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import time; from virtualenv_linkable._registry import Registry\n"
-            "with Registry().change():\n    print('held', flush=True); time.sleep(60)\n",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline() == "held\n"
+    with _lock_held() as holder:
         env = {**os.environ, "VENVLINK_LOCK_TIMEOUT": "0.2"}
         result = run([sys.executable, "-m", "virtualenv_linkable", "convert", "--revert", venv], check=False, env=env)
-    finally:
-        holder.kill()
-        holder.wait()
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == (

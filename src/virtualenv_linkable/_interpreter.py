@@ -38,12 +38,17 @@ def is_python(path: Path) -> bool:
     facts = _read(path)
     if facts is None or facts.script is None:
         return facts is not None
+    head = _head(path)
+    return b"python" in head or b"pypy" in head
+
+
+def _head(path: Path) -> bytes:
+    """The first 4 KiB of a script, where a wrapper names what it runs; nothing for what is not a regular file."""
     try:
         with os.fdopen(open_regular(path), "rb") as stream:
-            head = stream.read(4096)
+            return stream.read(4096)
     except OSError:
-        return False
-    return b"python" in head or b"pypy" in head
+        return b""
 
 
 class Interpreter(NamedTuple):
@@ -141,11 +146,7 @@ def named(path: Path, kind: tuple[str, str, bool]) -> Interpreter:
 def is_pyenv_shim(path: Path) -> bool:
     """Whether the script at ``path`` hands its start to ``pyenv exec`` (pyenv's shims; asdf's and mise's work
     alike), read within its first 4 KiB."""
-    try:
-        with os.fdopen(open_regular(path), "rb") as file:
-            head = file.read(4096)
-    except OSError:
-        return False
+    head = _head(path)
     return b"pyenv" in head and b" exec " in head
 
 
