@@ -152,7 +152,7 @@ def test_refuses_a_script_named_python(current: Interpreter, tmp_path: Path) -> 
     for name in ("python", "python3", "python{}.{}".format(*current.version)):
         (venv / "bin" / name).unlink()
         (venv / "bin" / name).symlink_to(script)
-    refused(venv, f"its interpreter {script} is not a CPython or PyPy executable, nor a wrapper of one")
+    refused(venv, f"its interpreter {script} is not a CPython or PyPy executable, nor a wrapper")
 
 
 def test_refuses_an_unknown_implementation(current: Interpreter, tmp_path: Path) -> None:

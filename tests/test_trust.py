@@ -637,3 +637,47 @@ def test_a_wrapper_of_roots_that_runs_a_team_program_is_not_run(current: Interpr
         code, _, err = venvlink("-q", *command, env=own_registry)
         assert (code, err) == (0, ""), command
         assert not mark.exists(), command
+
+
+@needs_root
+def test_root_gives_what_it_makes_in_a_trusted_venv_only_through_descriptors(
+    current: Interpreter, tmp_path: Path
+) -> None:
+    """The attack review of the principle: root gave the links and directories it made in another user's venv
+    (under VENVLINK_SAFE_DIRECTORIES) to that user by name, a moment after making them; the user swapped the name
+    for a hard link to root's /etc/shadow, which became theirs. Only what root holds open is given now: no
+    chown of a name, by convert (which makes libexec/ for a wrapper), --revert (links) or export --force."""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed (.ci/run installs it)")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    venv = wrapped_venv(current, workspace)  # a #! base: converting makes libexec/ and a link in it
+    for path in [workspace, *workspace.rglob("*")]:
+        os.lchown(path, NOBODY, NOBODY)
+    env = {**os.environ, "VENVLINK_SAFE_DIRECTORIES": str(workspace)}
+    log = tmp_path / "strace.log"
+    for command in (["convert", venv], ["export", "--force", venv, workspace / "tool"], ["convert", "--revert", venv]):
+        traced = [strace, "-f", "-qq", "-e", "trace=chown,lchown,fchownat", "-o", log, sys.executable, "-m"]
+        result = run([*traced, "virtualenv_linkable", *command], check=False, env=env)
+        assert result.returncode == 0, result.stderr
+        assert "chown" not in log.read_text(), (command, log.read_text())
+    assert (venv / "pyvenv.cfg").stat().st_uid == NOBODY, "given back through its descriptor"
+
+
+@needs_root
+def test_a_stub_is_writable_by_a_group_only_where_the_group_can_write_bin(current: Interpreter, tmp_path: Path) -> None:
+    """The attack review of the principle: root's venv in a setgid directory of a group that cannot write its bin/,
+    converted under umask 002: the stubs were made group-writable, and a member's program then ran as root."""
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    os.chown(lab, 0, NOBODY)
+    lab.chmod(0o2755)
+    venv = lab / "venv"
+    run([current.path, "-m", "venv", "--without-pip", venv])
+    umask = os.umask(0o002)
+    try:
+        assert venvlink("-q", "convert", venv)[0] == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((venv / "bin" / "python").stat().st_mode) == 0o755

@@ -136,7 +136,6 @@ class Directory:
                 raise cannot_write(self.path / name, error) from None
             break
         try:
-            self._as_its_owner(temporary)
             self._take(temporary, name)
         except BaseException as error:
             self._discard(temporary)
@@ -144,18 +143,21 @@ class Directory:
                 raise cannot_write(self.path / name, error) from None
             raise
 
-    def _as_its_owner(self, made: int | str) -> None:
-        """Root's new file (a descriptor) or link (a name) in another user's directory, given to that directory's
-        owner and group: root changes a venv of theirs only when told to trust them (a container's root on the
-        host user's workspace), and they must still be able to change it (``python -m venv --upgrade`` rewrites
-        pyvenv.cfg in place). Another caller's files are theirs, as the kernel makes them."""
+    def _as_its_owner(self, fd: int) -> None:
+        """Root's new file (open as ``fd``) in another user's directory, given to that directory's owner and group:
+        root changes a venv of theirs only when told to trust them (a container's root on the host user's
+        workspace), and they must still be able to change it (``python -m venv --upgrade`` rewrites pyvenv.cfg in
+        place). Through the descriptor, never by name: the directory's owner could swap the name for a hard link
+        to a file of root's. Another caller's files are theirs, as the kernel makes them; links are not given
+        (whoever owns the directory can replace them anyway)."""
         directory = os.fstat(self.fd)
-        if os.geteuid() != 0 or directory.st_uid == 0:
-            return
-        if isinstance(made, int):
-            os.fchown(made, directory.st_uid, directory.st_gid)
-        else:
-            os.chown(made, directory.st_uid, directory.st_gid, dir_fd=self.fd, follow_symlinks=False)
+        if os.geteuid() == 0 and directory.st_uid != 0:
+            os.fchown(fd, directory.st_uid, directory.st_gid)
+
+    def given_as(self, parent: Directory) -> Directory:
+        """This directory, just made in ``parent`` and held open, given as :meth:`_as_its_owner` gives a file."""
+        parent._as_its_owner(self.fd)
+        return self
 
     def _take(self, temporary: str, name: str) -> None:
         os.replace(temporary, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
@@ -257,7 +259,6 @@ class Directory:
         """Make the directory ``name``; whether it was made (False: it was there)."""
         try:
             os.mkdir(name, mode, dir_fd=self.fd)
-            self._as_its_owner(name)
         except FileExistsError:
             return False
         except OSError as error:

@@ -199,7 +199,8 @@ def convert_in(state: Venv, steps: Steps, venv_dir: Directory, *, python: Path |
         raise VenvlinkError(_gone(state, interpreter))
     if _up_to_date(state, interpreter):
         return Conversion(state.venv, interpreter, [], rewrote_cfg=False)
-    found = of_venv(interpreter, venv=state.venv, values=state.values, kind=state.made_for())
+    kind = state.made_for()
+    found = of_venv(interpreter, venv=state.venv, values=state.values, kind=kind, shown=state.shown(interpreter))
     _refuse_what_the_stub_refuses(state, venv_dir)
     return make_linkable(state, interpreter, steps, venv_dir, found.describe)
 
@@ -358,12 +359,15 @@ def _plan(state: Venv, interpreter: Path, moved_from: Path | None) -> _Plan:
     return _Plan(target, copies, wrapper, record["entries"], _pyvenv_cfg.with_keys(state.cfg_bytes, keys))
 
 
-def _executable_mode() -> int:
-    """The mode of a stub, or of libexec/, as the umask would make an executable (0775 under a lab's umask 002, so
-    that the lab can still recreate its venv), never writable by every user (the stub refuses such a venv)."""
+def _executable_mode(directory: Directory) -> int:
+    """The mode of a stub, or of libexec/, made in ``directory``: as the umask would make an executable, but
+    writable by the group only where the group can write ``directory`` anyway (a lab's venv, made under umask 002,
+    which the lab must be able to recreate; not root's venv in a setgid directory of a group that cannot write its
+    bin/), and never by every user (the stub refuses such a venv)."""
     umask = os.umask(0)
     os.umask(umask)
-    return 0o777 & ~umask & ~stat.S_IWOTH
+    shared = os.fstat(directory.fd).st_mode & stat.S_IWGRP
+    return 0o777 & ~umask & ~stat.S_IWOTH & ~(0 if shared else stat.S_IWGRP)
 
 
 def _write_cfg(venv_dir: Directory, data: bytes, old: bytes, steps: Steps) -> None:
@@ -413,9 +417,12 @@ def make_linkable(  # noqa: PLR0913  # the move's two are keyword-only
         _write_cfg(venv_dir, plan.new_cfg, on_disk, steps)
     libexec = None
     if plan.copies or plan.wrapper:
-        if venv_dir.mkdir("libexec", _executable_mode()):
+        made = venv_dir.mkdir("libexec", _executable_mode(venv_dir))
+        if made:
             steps.did(partial(venv_dir.rmdir_if_empty, "libexec"))
         libexec = steps.hold(venv_dir.sub("libexec"))
+        if made:
+            libexec.given_as(venv_dir)
     for copy in plan.copies:
         bin_dir.link_aside(copy.name, libexec, copy.name)  # type: ignore[arg-type]  # made just above
         steps.did(partial(libexec.unlink, copy.name))  # type: ignore[union-attr]
@@ -433,7 +440,7 @@ def make_linkable(  # noqa: PLR0913  # the move's two are keyword-only
             aside = bin_dir.keep_aside(entry.name)
             undo = partial(bin_dir.rename, aside, bin_dir, entry.name)
             steps.finally_(partial(bin_dir.unlink, aside))
-        bin_dir.write(entry.name, stub, _executable_mode())
+        bin_dir.write(entry.name, stub, _executable_mode(bin_dir))
         steps.did(undo)
     return Conversion(state.venv, plan.target, [e.name for e in to_replace], rewrite, described)
 
@@ -480,7 +487,7 @@ def _put_back_entries(
         raise VenvlinkError(msg)
     for stub in state.stubs:
         again = partial(
-            bin_dir.write, stub.name, _stub.read_stub(stub) or _stub.template().read_bytes(), _executable_mode()
+            bin_dir.write, stub.name, _stub.read_stub(stub) or _stub.template().read_bytes(), _executable_mode(bin_dir)
         )
         if stub.name in copies and libexec is not None:
             libexec.rename(copies[stub.name], bin_dir, stub.name)

@@ -97,26 +97,32 @@ def _version(text: str | None) -> tuple[int, ...] | None:
     return tuple(int(part) for part in found.groups() if part is not None) if found else None
 
 
-def of_venv(path: Path, *, venv: Path, values: dict[str, str], kind: tuple[str, str, bool] | None) -> Interpreter:
+def of_venv(
+    path: Path, *, venv: Path, values: dict[str, str], kind: tuple[str, str, bool] | None, shown: Path | None = None
+) -> Interpreter:
     """What ``path``, the interpreter of ``venv`` (pyvenv.cfg's ``values``; ``kind``, what its ``lib/`` was made
     for), is: read from the file, then from the venv where the file cannot say (a ``#!`` wrapper names neither its
-    implementation nor its version). An error, naming what is wrong, for anything but an interpreter the stub
+    implementation nor its version). An error, naming it ``shown``, for anything but an interpreter the stub
     supports."""
+    shown = shown or path
     facts = _read(path)
     if facts is None or (facts.script is not None and not is_python(path)):  # a wrapper names the Python it runs
-        msg = f"cannot convert {venv}: its interpreter {path} is not a CPython or PyPy executable, nor a wrapper of one"
+        msg = (
+            f"cannot convert {venv}: its interpreter {shown} is not a CPython or PyPy executable, nor a wrapper of one"
+        )
         raise VenvlinkError(msg)
     implementation = facts.implementation or (kind[0] if kind else values.get("implementation", "CPython"))
-    version = _version(values.get("version_info") or values.get("version")) or facts.version
+    said = _version(values.get("version_info") or values.get("version"))
+    version = facts.version if facts.version and len(facts.version) == 3 else said or facts.version  # X.Y.Z first
     if version is None and kind is not None:
         version = tuple(int(part) for part in kind[1].split("."))
     if version is None:
-        msg = f"cannot convert {venv}: neither its interpreter {path} nor its pyvenv.cfg and lib/ say its version"
+        msg = f"cannot convert {venv}: neither its interpreter {shown} nor its pyvenv.cfg and lib/ say its version"
         raise VenvlinkError(msg)
     found = Interpreter(path, implementation, version, facts.free_threaded or bool(kind and kind[2]))
     refusal = unsupported(found)
     if refusal:
-        raise VenvlinkError(f"cannot convert {venv}: its interpreter {path} is {refusal}")
+        raise VenvlinkError(f"cannot convert {venv}: its interpreter {shown} is {refusal}")
     return found
 
 

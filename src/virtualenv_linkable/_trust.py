@@ -29,14 +29,9 @@ from . import TYPE_CHECKING
 from .exceptions import VenvlinkError
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterator
+    from collections.abc import Iterator
 
 _MAX_LINKS = 40  # as the kernel follows them
-#: the way out of a refusal, for messages
-SAFE = (
-    "keep it where only you and root can write (chmod o-w, or g-w for a group you are not in), or, if you trust "
-    "who can, list the directory in VENVLINK_SAFE_DIRECTORIES"
-)
 # procfs and sysfs files are the kernel's: reading one can take what others wait for (/proc/kmsg drains its log),
 # block, or clear a device's state; those of size 0 are not read anyway
 _KERNEL_FILES = ("/proc/", "/sys/")
@@ -147,14 +142,11 @@ def others_can_change(path: str | os.PathLike[str], *, shared_end: bool = False)
     return f"{writer} can write {path}" if writer else None
 
 
-def others_can_change_inside(path: str | os.PathLike[str], *, leaving_out: Collection[str] = ()) -> str | None:
+def others_can_change_inside(path: str | os.PathLike[str]) -> str | None:
     """As :func:`others_can_change`, for a directory and everything in it: each directory, link and file below it
     yours or root's (or, in a directory a group you are in can write, a member's), and none but a link writable by
-    others. What runs of a venv reads from anywhere in it
-    (site-packages; a copied interpreter's libraries in lib/, which the loader reads, and a ``._pth`` beside
-    them), and a program writing into a directory by path (virtualenv filling an existing DEST) goes where
-    whoever can swap a directory in it chooses. ``leaving_out``: names in ``path`` not looked into (an
-    installation's site-packages, which no start with ``-S`` reads)."""
+    others. A program writing into a directory by path (virtualenv filling an existing DEST) writes where whoever
+    can swap a directory in it chooses."""
     doubt = others_can_change(path)
     top = Path(os.path.realpath(path))  # as it stays: nobody else can change the way there
     if doubt or not top.is_dir() or any(d == top or d in top.parents for d in safe_directories()):
@@ -167,8 +159,6 @@ def others_can_change_inside(path: str | os.PathLike[str], *, leaving_out: Colle
             directory, directory_found, fellows = pending.pop()
             with os.scandir(directory) as entries:
                 for entry in entries:
-                    if directory == top and entry.name in leaving_out:
-                        continue
                     found, where = entry.stat(follow_symlinks=False), Path(entry.path)
                     if not (_owned(found) or found.st_uid in fellows or _fellow_member(found.st_uid, directory_found)):
                         return f"{where} belongs to {user(found.st_uid)}"
