@@ -681,3 +681,32 @@ def test_a_stub_is_writable_by_a_group_only_where_the_group_can_write_bin(curren
     finally:
         os.umask(umask)
     assert stat.S_IMODE((venv / "bin" / "python").stat().st_mode) == 0o755
+
+
+@needs_root
+def test_a_safe_directory_turned_into_a_link_trusts_nothing_more(current: Interpreter, tmp_path: Path) -> None:
+    """The second attack review of the principle: root listed a user's workspace in VENVLINK_SAFE_DIRECTORIES;
+    the user, who owns its parent, made it a link to ``/``, and every path was trusted: root's export --force placed
+    a link in /usr/local/bin through a directory of theirs. A listed entry that a link leads through is an error."""
+    venv = make_venv(current, tmp_path / "venv")
+    home = tmp_path / "home"
+    (home / "ws").mkdir(parents=True)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    roots = tmp_path / "roots"
+    roots.mkdir()
+    (theirs / "bin").symlink_to(roots)
+    for path in (home, home / "ws", theirs, theirs / "bin"):
+        os.lchown(path, NOBODY, NOBODY)
+    env = {**os.environ, "VENVLINK_SAFE_DIRECTORIES": str(home / "ws")}
+    code, _, err = venvlink("export", "--force", venv, theirs / "bin" / "tool", env=env)
+    assert (code, err.startswith(f"venvlink: error: refusing {theirs / 'bin' / 'tool'}: ")) == (1, True)
+    (home / "ws").rmdir()
+    (home / "ws").symlink_to("/")
+    code, _, err = venvlink("export", "--force", venv, theirs / "bin" / "tool", env=env)
+    assert (code, err) == (
+        1,
+        f"venvlink: error: VENVLINK_SAFE_DIRECTORIES lists {home / 'ws'}, which a link makes /; list the directory "
+        "itself (whoever made the link could make it lead elsewhere)\n",
+    )
+    assert list(roots.iterdir()) == []

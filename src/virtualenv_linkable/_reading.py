@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 _CAP = 64 << 20  # no table, section or search reads more of a file than this
 _STRINGS_CAP = 16 << 20  # a string table: the largest known (libpython's .dynstr) is 40 KiB
+# what one string may take: a library's name or a run path (PATH_MAX), a section's name (".note.gnu.build-id");
+# and how many of a kind are read (a Python links a dozen libraries)
+_PATH_MAX, _SECTION_NAME_MAX, _MOST_STRINGS = 4096, 64, 256
 _HEAD = 4096
 _CHUNK = 4 << 20  # searched at a time, so that a search that finds early reads little
 _FINDS = 4096  # occurrences of "X.Y." looked at in a chunk: a few in a real binary; a crafted one stops there
@@ -247,7 +250,7 @@ class _Elf(NamedTuple):
 
     def dynamic_strings(self, tag: int) -> list[bytes]:
         """The strings the dynamic entries of ``tag`` name (DT_NEEDED's libraries, DT_RUNPATH's directories)."""
-        return [_string_at(self.strings, value) for value in self.values(tag)]
+        return [_string_at(self.strings, value, _PATH_MAX) for value in self.values(tag)[:_MOST_STRINGS]]
 
     @property
     def executable(self) -> bool:
@@ -302,7 +305,7 @@ def _sections(elf: _Elf, offset: int, entry_size: int, count: int, names_index: 
     if 0 <= names_index < len(found):
         names = elf.file.read(found[names_index][4], min(found[names_index][5], 1 << 20))
     for name, kind, _, _, where, size, link in found:
-        yield _Section(_string_at(names, name), kind, where, size, link)
+        yield _Section(_string_at(names, name, _SECTION_NAME_MAX), kind, where, size, link)
 
 
 def _dynamic(elf: _Elf) -> Iterator[tuple[int, int]]:
@@ -328,8 +331,10 @@ def _dynamic_string_table(elf: _Elf) -> bytes:
     return elf.section_data(section, _STRINGS_CAP) if section else b""
 
 
-def _string_at(table: bytes, offset: int) -> bytes:
-    end = table.find(b"\x00", offset) if 0 <= offset < len(table) else -1
+def _string_at(table: bytes, offset: int, longest: int) -> bytes:
+    """The NUL-terminated string at ``offset``, if it ends within ``longest`` bytes; else nothing: thousands of
+    entries may point into one table, and a copy of a megabyte each would take gigabytes."""
+    end = table.find(b"\x00", offset, offset + longest + 1) if 0 <= offset < len(table) else -1
     return table[offset:end] if end >= 0 else b""
 
 

@@ -193,14 +193,24 @@ def _fellow_member(uid: int, directory: os.stat_result) -> bool:
 
 
 def safe_directories() -> list[Path]:
-    """VENVLINK_SAFE_DIRECTORIES's entries, each absolute (as git's safe.directory): a relative one would name a
-    directory relative to wherever venvlink runs."""
+    """VENVLINK_SAFE_DIRECTORIES's entries, each absolute (as git's safe.directory: a relative one would name a
+    directory relative to wherever venvlink runs) and reached through no link: trusted is the directory named, not
+    where a link leads, which whoever made the link could turn to ``/`` and have every path trusted."""
     entries = [d for d in os.environ.get("VENVLINK_SAFE_DIRECTORIES", "").split(os.pathsep) if d]
+    found = []
     for d in entries:
         if not os.path.isabs(d):
             msg = f"VENVLINK_SAFE_DIRECTORIES has a relative entry {d!r}; give absolute paths"
             raise VenvlinkError(msg)
-    return [Path(os.path.realpath(d)) for d in entries]
+        given, real = Path(os.path.normpath(d)), Path(os.path.realpath(d))
+        if given != real:
+            msg = (
+                f"VENVLINK_SAFE_DIRECTORIES lists {d}, which a link makes {real}; list the directory itself "
+                "(whoever made the link could make it lead elsewhere)"
+            )
+            raise VenvlinkError(msg)
+        found.append(given)
+    return found
 
 
 def open_regular(path: str | os.PathLike[str]) -> int:
