@@ -693,7 +693,9 @@ def test_umask_000_into_an_existing_directory(owner: str, current: Interpreter, 
     else:
         assert result.returncode != 0
         assert f"refusing to make a venv at {venv}: {venv} belongs to " in result.stdout + result.stderr
-        way_out = rf"; ask its owner, (\S+ )?\(?uid {DEPLOY}\)?, or make a private directory first"
+        owner = rf"(\S+ )?\(?uid {DEPLOY}\)?"
+        trust = rf", or, if you trust {owner}, run: export VENVLINK_SAFE_DIRECTORIES={re.escape(str(venv))}"
+        way_out = rf"; ask its owner, {owner}{trust}, or make a private directory first"
         assert re.search(way_out, result.stderr), result.stderr
         assert "Traceback" not in result.stdout + result.stderr
         assert list(venv.iterdir()) == []

@@ -146,3 +146,39 @@ def test_pyenvs_shim_is_named_as_such(current: Interpreter, tmp_path: Path) -> N
     code, _, err = venvlink("convert", "--python", name, venv, env=env)
     assert code == 1
     assert f'give the interpreter itself: --python "$(pyenv which {name})"' in err
+
+
+def test_a_venvs_python_is_no_base_for_another_venv(current: Interpreter, tmp_path: Path) -> None:
+    """The usability review: with a venv active (venvlink's own, say), ``convert --python python3.X`` and doctor's
+    candidate took its python, and the converted venv then rested on that venv. A venv's interpreter is refused,
+    with its base named, and never offered as a candidate."""
+    active = tmp_path / "active"
+    run([current.path, "-m", "venv", "--without-pip", active])
+    name = f"python{current.version[0]}.{current.version[1]}"
+    env = {**os.environ, "PATH": f"{active / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    venv = tmp_path / "venv"
+    run([current.path, "-m", "venv", "--without-pip", venv])
+    code, _, err = venvlink("convert", "--python", name, venv, env=env)
+    assert code == 1
+    assert f"{active / 'bin' / name} is the interpreter of the venv {active}, which no venv can rest on" in err
+    for entry in (venv / "bin").iterdir():  # the venv's base, removed
+        if entry.is_symlink():
+            entry.unlink()
+            entry.symlink_to(tmp_path / "removed" / name)
+    code, _, err = venvlink("convert", venv, env=env)
+    assert code == 1
+    assert str(active) not in err
+
+
+def test_a_revert_names_the_links_it_leaves_without_the_venv(current: Interpreter, tmp_path: Path) -> None:
+    """The usability review: ``convert --revert`` of an exported venv said nothing of its exports, which then ran
+    the base interpreter."""
+    venv = make_venv(current, tmp_path / "venv")
+    tool = tmp_path / "tool"
+    assert venvlink("-q", "export", venv, tool)[0] == 0
+    code, _, err = venvlink("convert", "--revert", venv)
+    assert code == 0
+    assert err == (
+        f"note: {tool} still links to it, and now runs the base interpreter without it: venvlink remove {tool} "
+        f"removes the link, venvlink convert {venv} makes the venv linkable again (as doctor --fix would)\n"
+    )

@@ -612,6 +612,22 @@ def test_root_converting_another_users_venv_is_refused(
     assert not os.path.lexists(root.home / "tool")
 
 
+def test_a_user_refused_is_not_told_a_trust_that_cannot_help(
+    current: Interpreter, pythons: Pythons, people: Callable[..., Person], tmp: Path
+) -> None:
+    """The usability review: a lab member refused another member's venv (not the lab's to write) was told to
+    export VENVLINK_SAFE_DIRECTORIES, then got "Permission denied": that line is offered only to whom it would
+    help, a caller who can write there (root)."""
+    base = pythons.for_everyone(current)
+    a, b = lab(people, tmp)
+    venv = tmp / "lab" / "venv"
+    a.run("sh", "-c", f"umask 022 && exec {base.path} -m venv --without-pip {venv}")
+    code, _, err = b.venvlink("convert", venv)
+    assert code == 1
+    assert err.endswith("ask its owner to run venvlink; nothing was changed\n"), err
+    assert "VENVLINK_SAFE_DIRECTORIES" not in err
+
+
 def test_a_dest_under_a_directory_a_group_root_is_not_in_can_write_is_refused(
     current: Interpreter, people: Callable[..., Person], tmp: Path
 ) -> None:

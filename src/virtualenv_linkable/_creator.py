@@ -27,6 +27,7 @@ from ._convert import hold, interpreter_of, make_linkable
 from ._export import export
 from ._interpreter import SUPPORTED
 from ._paths import absolute, destination
+from ._policy import trust_line
 from ._registry import remember
 from ._trust import others_can_change, others_can_change_inside, user
 from ._venv import KEYS, Venv
@@ -412,13 +413,14 @@ def _way_out(given: str) -> str:
             if found is None:
                 break
             if found.st_uid not in (0, me):
-                return f"ask its owner, {user(found.st_uid)}, or {_PRIVATE}"
+                return f"ask its owner, {user(found.st_uid)}{trust_line(found.st_uid, entry, entry)}, or {_PRIVATE}"
         top = os.path.realpath(path)
         for where, names, files in os.walk(top):  # in DEST: what is there may be another user's
             for name in (".", *names, *files):
                 found = os.lstat(os.path.join(where, name))
                 if found.st_uid not in (0, me):
-                    return f"ask its owner, {user(found.st_uid)}, or {_PRIVATE}"
+                    trust = trust_line(found.st_uid, Path(top), Path(top))
+                    return f"ask its owner, {user(found.st_uid)}{trust}, or {_PRIVATE}"
         if os.stat(top).st_uid == me:
             return f"what is in it may be another user's: remove it (rm -r {shlex.quote(top)}) and run this again"
     except OSError:

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from . import TYPE_CHECKING
+from . import TYPE_CHECKING, _pyvenv_cfg
 from ._trust import open_regular, others_can_change
 from .exceptions import VenvlinkError
 
@@ -131,6 +131,12 @@ def named(path: Path, kind: tuple[str, str, bool]) -> Interpreter:
     a ``#!`` wrapper of one says only the version its name gives, and is taken for the venv's implementation. An
     error for anything but an interpreter the stub supports, or a dispatching script such as pyenv's shims, which
     choose another Python at each start."""
+    venv = venv_of(path)
+    if venv is not None:
+        home = _pyvenv_cfg.read(venv / "pyvenv.cfg").get("home")
+        instead = f": its base, {Path(home) / path.name}" if home else ""
+        msg = f"{path} is the interpreter of the venv {venv}, which no venv can rest on; give a base Python{instead}"
+        raise VenvlinkError(msg)
     facts = _read(path)
     if facts is not None and facts.script is not None and is_pyenv_shim(path):
         msg = (
@@ -147,6 +153,16 @@ def named(path: Path, kind: tuple[str, str, bool]) -> Interpreter:
     if refusal:
         raise VenvlinkError(f"{path} is {refusal}")
     return found
+
+
+def venv_of(path: Path) -> Path | None:
+    """The venv whose interpreter ``path`` is, as its path stands (``VENV/bin/python3.12``, or a stub beside
+    pyvenv.cfg), or None: such an interpreter runs as that venv's, and whoever removes or changes that venv takes
+    another venv resting on it along."""
+    for venv in (path.parent.parent, path.parent):
+        if (venv / "pyvenv.cfg").is_file():
+            return venv
+    return None
 
 
 def is_pyenv_shim(path: Path) -> bool:
@@ -214,7 +230,7 @@ def candidates(kind: tuple[str, str, bool], *, most: int = 1) -> list[Path]:
             if real in seen or not os.access(path, os.X_OK) or not os.path.isfile(path):
                 continue
             seen.add(real)
-            facts = _read(Path(path))
+            facts = None if venv_of(Path(path)) else _read(Path(path))  # an active venv's python is first on PATH
             if facts is None or facts.implementation is None or facts.version is None:
                 continue
             if (facts.implementation, "{}.{}".format(*facts.version[:2]), facts.free_threaded) == kind:

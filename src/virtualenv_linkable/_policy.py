@@ -29,6 +29,16 @@ def _yours(found: os.stat_result) -> bool:
     return bool(found.st_mode & stat.S_IWGRP) and found.st_gid in {os.getegid(), *os.getgroups()}
 
 
+def trust_line(owner: int, where: Path, listed: Path) -> str:
+    """``, or, if you trust alice (uid 1000), run: export VENVLINK_SAFE_DIRECTORIES=DIR``: the line that would let
+    a refusal through, offered only to whom it would help, a caller who can write ``where`` anyway (root)."""
+    if not os.access(where, os.W_OK):
+        return ""
+    listed_already = os.environ.get("VENVLINK_SAFE_DIRECTORIES", "")
+    value = os.pathsep.join(d for d in (str(listed), listed_already) if d)
+    return f", or, if you trust {user(owner)}, run: export VENVLINK_SAFE_DIRECTORIES={value}"
+
+
 def refusal_to_change(venv: Path, directories: dict[str, os.stat_result]) -> str | None:
     """Why the caller may not change ``venv``, given the status of each of its :data:`WRITTEN` directories that
     exists (read through the descriptors the change then writes through); None when they may.
@@ -47,8 +57,7 @@ def refusal_to_change(venv: Path, directories: dict[str, os.stat_result]) -> str
             owner = user(found.st_uid)
             return (
                 f"refusing to change {venv}: {where} belongs to {owner} and is not writable by a group you are in; "
-                f"ask its owner to run venvlink, or, if you trust {owner}, export "
-                f"VENVLINK_SAFE_DIRECTORIES={real}; nothing was changed"
+                f"ask its owner to run venvlink{trust_line(found.st_uid, where, real)}; nothing was changed"
             )
     return None
 

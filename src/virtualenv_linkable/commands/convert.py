@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from .. import TYPE_CHECKING
+from ..exceptions import VenvlinkError
 from . import EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from argparse import ArgumentParser, Namespace
+    from pathlib import Path
 
     from . import Output
 
@@ -40,6 +42,7 @@ def run(args: Namespace, out: Output) -> int:
         return EXIT_USAGE
     result = convert(args.venv, revert=args.revert, python=args.python)
     names = ", ".join(result.entries)
+    run = "runs" if len(result.entries) == 1 else "run"
     out.detail(f"interpreter: {result.executable}{f' ({result.interpreter})' if result.interpreter else ''}")
     if not result.changed:
         out.done(
@@ -47,12 +50,28 @@ def run(args: Namespace, out: Output) -> int:
         )
     elif args.revert:
         out.done(f"reverted {result.venv}: {names or 'pyvenv.cfg'} as before the conversion")
+        _exports_left(result.venv, out)
     elif args.python:
-        out.done(f"moved {result.venv} to {result.executable}: {names or 'pyvenv.cfg'} now run it")
+        out.done(f"moved {result.venv} to {args.python}: {f'{names} now {run} it' if names else 'its stubs run it'}")
     elif names:
-        out.done(f"converted {result.venv}: {names} now run {result.executable} through venvlink's stub")
+        out.done(f"converted {result.venv}: {names} now {run} {result.executable} through venvlink's stub")
     else:
         out.done(f"converted {result.venv}: pyvenv.cfg names {result.executable} for the stub again")
     if result.note:
         out.note(result.note)
     return EXIT_OK
+
+
+def _exports_left(venv: Path, out: Output) -> None:
+    """A note for each export of a venv just reverted: its link now runs the base interpreter, without the venv."""
+    from .._registry import Registry  # noqa: PLC0415
+
+    try:
+        exports = [e.dest for e in Registry().load().exports.values() if e.venv == str(venv)]
+    except VenvlinkError:
+        return  # the revert is done; the registry's own problem shows in venvlink list
+    for dest in sorted(exports):
+        out.note(
+            f"{dest} still links to it, and now runs the base interpreter without it: venvlink remove {dest} removes "
+            f"the link, venvlink convert {venv} makes the venv linkable again (as doctor --fix would)"
+        )

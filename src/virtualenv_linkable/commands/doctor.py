@@ -31,11 +31,13 @@ def arguments(parser: ArgumentParser) -> None:
     )
 
 
-def _lines(healths: list[Health], out: Output) -> None:
+def _lines(healths: list[Health], out: Output, failed: set[str]) -> None:
+    """Each problem with its fix; ``failed``: the venvs ``--fix`` just tried to mend and could not (their fix is not
+    offered again as one ``--fix`` does)."""
     for health in healths:
         for problem in health.problems:
             fix = f"; fix: {shown(problem.fix)}" if problem.fix else ""
-            automatic = " (venvlink doctor --fix does it)" if problem.automatic else ""
+            automatic = " (venvlink doctor --fix does it)" if problem.automatic and health.venv not in failed else ""
             out.answer(f"{health.key}: {problem.what}; {problem.detail}{fix}{automatic}")
         if not health.problems:
             out.detail(f"{health.key}: ok")
@@ -77,7 +79,7 @@ def run(args: Namespace, out: Output) -> int:
         return EXIT_PROBLEM if bad else EXIT_OK
     for one in mended:  # a fix that failed is a problem, which -q shows
         (out.answer if one.error else out.done)(_mended(one))
-    _lines(healths, out)
+    _lines(healths, out, {one.venv for one in mended if one.error})
     if not bad:
         out.done(_all_fine(healths))
     return EXIT_PROBLEM if bad else EXIT_OK
