@@ -130,22 +130,26 @@ def test_pyenvs_shim_is_named_as_such(current: Interpreter, tmp_path: Path) -> N
     name = f"python{current.version[0]}.{current.version[1]}"
     shim = shims / name
     shim.write_text(
-        '#!/usr/bin/env bash\nset -e\nprogram="${0##*/}"\nexport PYENV_ROOT="/nonexistent/.pyenv"\n'
-        'exec "/nonexistent/.pyenv/libexec/pyenv" exec "$program" "$@"\n'
+        f'#!/usr/bin/env bash\nset -e\nprogram="${{0##*/}}"\nexport PYENV_ROOT="{tmp_path / "pyenv"}"\n'
+        f'exec "{tmp_path / "pyenv" / "libexec" / "pyenv"}" exec "$program" "$@"\n'
     )
     shim.chmod(0o755)
+    for version in ("3.99.9", "3.99.10"):  # the newest by number, not by name
+        (tmp_path / "pyenv" / "versions" / version / "bin").mkdir(parents=True)
+        (tmp_path / "pyenv" / "versions" / version / "bin" / name).symlink_to(current.real)
+    newest = tmp_path / "pyenv" / "versions" / "3.99.10" / "bin" / name
     env = {**os.environ, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}"}
     code, _, err = venvlink("which", name, env=env)
     assert (code, err) == (
         1,
         f"venvlink: error: {shim} is pyenv's shim, which runs whichever Python pyenv selects at each start; ask of "
-        f'that one: venvlink which "$(pyenv which {name})"\n',
+        f"an interpreter itself, such as the newest pyenv has: venvlink which {newest}\n",
     )
     venv = tmp_path / "venv"
     run([current.path, "-m", "venv", "--without-pip", venv])
     code, _, err = venvlink("convert", "--python", name, venv, env=env)
     assert code == 1
-    assert f'give the interpreter itself: --python "$(pyenv which {name})"' in err
+    assert f"give the interpreter itself, such as the newest pyenv has: --python {newest}" in err
 
 
 def test_a_venvs_python_is_no_base_for_another_venv(current: Interpreter, tmp_path: Path) -> None:
@@ -181,4 +185,24 @@ def test_a_revert_names_the_links_it_leaves_without_the_venv(current: Interprete
     assert err == (
         f"note: {tool} still links to it, and now runs the base interpreter without it: venvlink remove {tool} "
         f"removes the link, venvlink convert {venv} makes the venv linkable again (as doctor --fix would)\n"
+    )
+
+
+def test_export_remembers_the_venv_it_converts(current: Interpreter, tmp_path: Path) -> None:
+    """The new user's walk: ``export`` of a plain venv converted it but recorded only the link; once the link was
+    removed, venvlink had forgotten the venv, which doctor --fix and an uninstall then missed."""
+    venv = tmp_path / "venv"
+    run([current.path, "-m", "venv", "--without-pip", venv])
+    tool = tmp_path / "tool"
+    assert venvlink("-q", "export", venv, tool)[0] == 0
+    assert venvlink("-q", "remove", tool)[0] == 0
+    assert venvlink("list") == (0, f"{venv} (converted)  [ok]\n", "")
+
+
+def test_an_empty_name_is_said_to_be_one() -> None:
+    """``venvlink which "$(pyenv which python3.12)"`` when pyenv has no such command: an empty argument."""
+    assert venvlink("which", "") == (
+        1,
+        "",
+        "venvlink: error: an empty name is no path; give the path of a python, or its name on PATH\n",
     )

@@ -11,7 +11,7 @@ from . import _stub
 from ._atomic import Directory, Steps, cannot_write, temporary_name
 from ._paths import absolute, bin_home, destination, make_directories, on_path, same_directory
 from ._policy import refusal_to_place
-from ._registry import Export, Records, Registry, now
+from ._registry import Converted, Export, Records, Registry, now
 from ._trust import others_can_change
 from ._venv import Venv
 from .exceptions import VenvlinkError
@@ -143,11 +143,14 @@ def _place(where: Directory, record: Export, *, force: bool) -> None:
         raise cannot_write(dest, error) from None
 
 
-def _put_back(registry: Registry, records: Records, dest: str, previous: Export | None) -> None:
+def _put_back(registry: Registry, records: Records, dest: str, previous: Export | None, made: str | None) -> None:
+    """The registry as it was before an export of ``dest`` (``made``: a venv it recorded as converted)."""
     if previous is None:
         del records.exports[dest]
     else:
         records.exports[dest] = previous
+    if made is not None:
+        records.venvs.pop(made, None)
     registry.save(records)
 
 
@@ -207,8 +210,12 @@ def export(  # noqa: PLR0913  # keyword-only options, one per CLI flag
         _verify(where, record, venv, entry)
         # recorded before the link is placed: if we die between the two, doctor knows the export and how to mend
         # it; the other order would leave a link venvlink knows nothing of
-        steps.did(partial(_put_back, registry, records, record.dest, records.exports.get(record.dest)))
+        # a venv converted here is remembered as convert remembers one, for doctor --fix (and an uninstall) to find
+        made = str(venv) if converted and str(venv) not in records.venvs else None
+        steps.did(partial(_put_back, registry, records, record.dest, records.exports.get(record.dest), made))
         records.exports[record.dest] = record
+        if made is not None:
+            records.venvs[made] = Converted(made, record.created)
         registry.save(records)
         _place(where, record, force=force)
     return ExportResult(dest, target, venv, converted, existed, on_path(dest.parent), registry.path)

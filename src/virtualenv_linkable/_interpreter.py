@@ -141,7 +141,7 @@ def named(path: Path, kind: tuple[str, str, bool]) -> Interpreter:
     if facts is not None and facts.script is not None and is_pyenv_shim(path):
         msg = (
             f"{path} is pyenv's shim, which runs whichever Python pyenv selects at each start; give the interpreter "
-            f'itself: --python "$(pyenv which {path.name})"'
+            f"itself, such as the newest pyenv has: --python {behind_the_shim(path)}"
         )
         raise VenvlinkError(msg)
     if facts is None or (facts.script is not None and not is_python(path)):
@@ -170,6 +170,17 @@ def is_pyenv_shim(path: Path) -> bool:
     alike), read within its first 4 KiB."""
     head = _head(path)
     return b"pyenv" in head and b" exec " in head
+
+
+def behind_the_shim(shim: Path) -> str:
+    """The interpreters pyenv's ``shim`` could run, as one path to give instead: the newest version's, read from
+    the pyenv root the shim names (``export PYENV_ROOT="..."``), else the command that says it for a version."""
+    named = re.search(rb'PYENV_ROOT="([^"]+)"', _head(shim))
+    root = os.fsdecode(named[1]) if named else os.path.expanduser("~/.pyenv")
+    found = sorted(glob.glob(os.path.join(glob.escape(root), "versions", "*", "bin", glob.escape(shim.name))))
+    if found:
+        return max(found, key=lambda path: [int(n) for n in re.findall(r"\d+", Path(path).parent.parent.name)])
+    return f'"$(pyenv prefix VERSION)/bin/{shim.name}"'
 
 
 def unsupported(found: Interpreter) -> str | None:

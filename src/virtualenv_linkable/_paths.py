@@ -69,6 +69,9 @@ def make_directories(path: Path) -> None:
 def located(name: str, search_path: str | None = None) -> Path:
     """The file a shell runs for ``name``: the path itself when it has a ``/``, else the first executable regular
     file on ``PATH``; an error naming what is wrong with it when it cannot run."""
+    if not name:
+        msg = "an empty name is no path; give the path of a python, or its name on PATH"
+        raise VenvlinkError(msg)
     if "/" not in name:
         directories = (search_path if search_path is not None else os.environ.get("PATH", "")).split(os.pathsep)
         for directory in directories:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import _stub
-from ._interpreter import is_pyenv_shim, is_python
+from ._interpreter import behind_the_shim, is_pyenv_shim, is_python
 from ._paths import located
 from .exceptions import VenvlinkError
 
@@ -86,8 +86,8 @@ def resolve(path: str | os.PathLike[str], *, search_path: str | None = None) -> 
         )
     if is_pyenv_shim(real):
         msg = (
-            f"{start} is pyenv's shim, which runs whichever Python pyenv selects at each start; ask of that one: "
-            f'venvlink which "$(pyenv which {start.name})"'
+            f"{start} is pyenv's shim, which runs whichever Python pyenv selects at each start; ask of an interpreter "
+            f"itself, such as the newest pyenv has: venvlink which {behind_the_shim(start)}"
         )
         raise VenvlinkError(msg)
     if not is_python(real):
