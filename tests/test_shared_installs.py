@@ -282,6 +282,17 @@ def converts_and_exports(person: Person, venv: Path, link: Path, **extra: str) -
     assert (code, err) == (0, not_on_path(link)), out
 
 
+def a_whole_life(person: Person, python: Path, venv: Path | None = None, base_prefix: Path | None = None) -> None:
+    """``person`` makes ``venv`` (``~/venv``) of ``python``, puts a package in it, converts and exports it to
+    ``~/tool``, runs it there, recreates it with ``python -m venv --upgrade`` and mends it with ``doctor --fix``."""
+    venv = venv or person.home / "venv"
+    person.run(python, "-m", "venv", "--without-pip", venv)
+    plant(person, venv)
+    converts_and_exports(person, venv, person.home / "tool")
+    runs_in(person, person.home / "tool", venv, base_prefix=base_prefix)
+    recreated_then_fixed(person, venv, person.home / "tool", python)
+
+
 def not_on_path(link: Path) -> str:
     """What export says of a link whose directory is not on PATH."""
     return f"note: {link.parent} is not on PATH; add it to run {link.name} by name\n"
@@ -408,13 +419,7 @@ def test_conda_like_group_writable_tree(interpreter: Interpreter, people: Callab
     prefix = tmp / "opt" / "conda"
     conda_python = install(interpreter, prefix, entries=True)
     give(tmp / "opt", CONDA, USERS, 0o775)
-    root = people(0)
-    venv = root.home / "venv"
-    root.run(conda_python, "-m", "venv", "--without-pip", venv)
-    plant(root, venv)
-    converts_and_exports(root, venv, root.home / "tool")
-    runs_in(root, root.home / "tool", venv, base_prefix=prefix)
-    recreated_then_fixed(root, venv, root.home / "tool", conda_python)
+    a_whole_life(people(0), conda_python, base_prefix=prefix)
 
 
 def test_usr_local_of_group_staff(
@@ -429,12 +434,7 @@ def test_usr_local_of_group_staff(
     local_python = install(base, prefix, entries=True)
     give(tmp / "usr", 0, STAFF, 0o2775)
     for person in (people(USER), people(0)):
-        venv = person.home / "venv"
-        person.run(local_python, "-m", "venv", "--without-pip", venv)
-        plant(person, venv)
-        converts_and_exports(person, venv, person.home / "tool")
-        runs_in(person, person.home / "tool", venv, base_prefix=prefix)
-        recreated_then_fixed(person, venv, person.home / "tool", local_python)
+        a_whole_life(person, local_python, base_prefix=prefix)
 
 
 def workspace(pythons: Pythons, current: Interpreter, people: Callable[..., Person], tmp: Path) -> tuple[Person, Path]:
@@ -526,12 +526,7 @@ def test_a_venv_in_tmp_converts(
     then convert and export, as root and as another user. These were not refused before the principle (a sticky
     directory allows an entry of yours); they must stay so."""
     person, venv = in_tmp_as(who, where, in_tmp, people)
-    base = current_for(person)
-    person.run(base.path, "-m", "venv", "--without-pip", venv)
-    plant(person, venv)
-    converts_and_exports(person, venv, person.home / "tool")
-    runs_in(person, person.home / "tool", venv)
-    recreated_then_fixed(person, venv, person.home / "tool", base.path)
+    a_whole_life(person, current_for(person).path, venv)
 
 
 @pytest.mark.parametrize("who", ["root", "user"])
