@@ -14,7 +14,7 @@ from typing import NamedTuple
 from . import TYPE_CHECKING, __version__, _pyvenv_cfg, _stub
 from ._atomic import Directory, Steps
 from ._interpreter import VERSIONED_NAME, candidates, describe_kind, installation, is_script, named, of_venv
-from ._paths import absolute, located
+from ._paths import absolute, located, umask
 from ._policy import WRITTEN, refusal_to_change
 from ._registry import forget, now, remember
 from ._venv import EXECUTABLE_KEY, KEYS, MARKER_KEY, RESTORE_KEY, Venv, pyvenv_cfg_of
@@ -364,10 +364,8 @@ def _executable_mode(directory: Directory) -> int:
     writable by the group only where the group can write ``directory`` anyway (a lab's venv, made under umask 002,
     which the lab must be able to recreate; not root's venv in a setgid directory of a group that cannot write its
     bin/), and never by every user (the stub refuses such a venv)."""
-    umask = os.umask(0)
-    os.umask(umask)
     shared = os.fstat(directory.fd).st_mode & stat.S_IWGRP
-    return 0o777 & ~umask & ~stat.S_IWOTH & ~(0 if shared else stat.S_IWGRP)
+    return 0o777 & ~umask() & ~stat.S_IWOTH & ~(0 if shared else stat.S_IWGRP)
 
 
 def _write_cfg(venv_dir: Directory, data: bytes, old: bytes, steps: Steps) -> None:
@@ -429,6 +427,7 @@ def make_linkable(  # noqa: PLR0913  # the move's two are keyword-only
     if plan.wrapper and libexec is not None and plan.target != interpreter:
         libexec.symlink(plan.target.name, str(plan.wrapper))
         steps.did(partial(libexec.unlink, plan.target.name))
+    stub_mode = _executable_mode(bin_dir)
     for entry in to_replace:
         if entry.is_symlink():
             undo = partial(bin_dir.symlink, entry.name, os.readlink(entry))
@@ -440,7 +439,7 @@ def make_linkable(  # noqa: PLR0913  # the move's two are keyword-only
             aside = bin_dir.keep_aside(entry.name)
             undo = partial(bin_dir.rename, aside, bin_dir, entry.name)
             steps.finally_(partial(bin_dir.unlink, aside))
-        bin_dir.write(entry.name, stub, _executable_mode(bin_dir))
+        bin_dir.write(entry.name, stub, stub_mode)
         steps.did(undo)
     return Conversion(state.venv, plan.target, [e.name for e in to_replace], rewrite, described)
 
@@ -485,10 +484,9 @@ def _put_back_entries(
     if gone:
         msg = f"cannot revert {state.venv}: the copies of its interpreter are gone ({', '.join(gone)} in libexec/)"
         raise VenvlinkError(msg)
+    stub_mode = _executable_mode(bin_dir)
     for stub in state.stubs:
-        again = partial(
-            bin_dir.write, stub.name, _stub.read_stub(stub) or _stub.template().read_bytes(), _executable_mode(bin_dir)
-        )
+        again = partial(bin_dir.write, stub.name, _stub.read_stub(stub) or _stub.template().read_bytes(), stub_mode)
         if stub.name in copies and libexec is not None:
             libexec.rename(copies[stub.name], bin_dir, stub.name)
             steps.did(partial(_copy_aside_again, bin_dir, stub.name, libexec, copies[stub.name], again))

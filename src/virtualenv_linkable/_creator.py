@@ -27,7 +27,8 @@ from ._convert import hold, interpreter_of, make_linkable
 from ._export import export
 from ._interpreter import SUPPORTED
 from ._paths import absolute, destination
-from ._policy import trust_line
+from ._paths import umask as current_umask
+from ._policy import safe_export, trust_line
 from ._registry import remember
 from ._trust import others_can_change, others_can_change_inside, user
 from ._venv import KEYS, Venv
@@ -245,19 +246,13 @@ class _Private:
         )
 
 
-def _umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
-
-
 def _claim(dest: Path) -> _Private | None:
     """DEST, made, or taken as it is if it is a directory of yours, just before the builtin writes into it by path:
     virtualenv's ``--clear`` has deleted it by now, and whoever can write DEST's directory (``/tmp``) could have put
     a link or a directory of theirs there since. Either is refused, a link never followed. Under a umask that lets
     others write, DEST is then held open and private to you until virtualenv's last write (:class:`_Private`);
     otherwise None."""
-    umask = _umask()
+    umask = current_umask()
     private = not umask & stat.S_IWOTH
     try:
         os.mkdir(dest, 0o700 if private else 0o777 & ~stat.S_IWOTH)  # never through a link: EEXIST
@@ -334,7 +329,7 @@ class _Made:
         except OSError:
             return made  # virtualenv says why
         made.fds.append(fd)
-        mode = 0o777 & ~(_umask() | stat.S_IWOTH)
+        mode = 0o777 & ~(current_umask() | stat.S_IWOTH)
         for name in missing:
             try:
                 os.mkdir(name, mode, dir_fd=fd)
@@ -443,11 +438,7 @@ def _way_out_of(directory: Path, found: os.stat_result, *, everyone: bool) -> st
         group = f"group {grp.getgrgid(found.st_gid).gr_name}"
     except KeyError:
         group = f"group {found.st_gid}"
-    listed = os.pathsep.join(d for d in (str(directory), os.environ.get("VENVLINK_SAFE_DIRECTORIES", "")) if d)
-    return (
-        f"if you trust every member of {group}, run: export VENVLINK_SAFE_DIRECTORIES={shlex.quote(listed)}; "
-        f"otherwise {change}, or {_PRIVATE}"
-    )
+    return f"if you trust every member of {group}, run: {safe_export(directory)}; otherwise {change}, or {_PRIVATE}"
 
 
 def _check_exports(exports: list[str], venv: Path) -> None:

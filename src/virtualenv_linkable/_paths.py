@@ -52,18 +52,24 @@ def bin_home() -> Path:
     return Path(os.path.expanduser("~/.local/bin"))
 
 
+def umask() -> int:
+    """The process's umask (reading it means setting it: set back at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def make_directories(path: Path) -> None:
     """``mkdir -p path``, each directory made without others' write permission whatever the umask: under umask
     000, a ``~/.local`` made 0777 would let any user add to your user site-packages, or replace your commands."""
-    umask = os.umask(0)
-    os.umask(umask)
+    mask = umask()
     missing = []
     while not os.path.isdir(path) and path.parent != path:
         missing.append(path)
         path = path.parent
     for directory in reversed(missing):
         with contextlib.suppress(FileExistsError):  # another process made it meanwhile
-            os.mkdir(directory, 0o777 & ~(umask | stat.S_IWOTH))
+            os.mkdir(directory, 0o777 & ~(mask | stat.S_IWOTH))
 
 
 def located(name: str, search_path: str | None = None) -> Path:

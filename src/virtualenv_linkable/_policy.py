@@ -11,6 +11,7 @@ installation, or the directories above a venv, is no reason to refuse: nothing t
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 from pathlib import Path
 
@@ -34,9 +35,13 @@ def trust_line(owner: int, where: Path, listed: Path) -> str:
     a refusal through, offered only to whom it would help, a caller who can write ``where`` anyway (root)."""
     if not os.access(where, os.W_OK):
         return ""
-    listed_already = os.environ.get("VENVLINK_SAFE_DIRECTORIES", "")
-    value = os.pathsep.join(d for d in (str(listed), listed_already) if d)
-    return f", or, if you trust {user(owner)}, run: export VENVLINK_SAFE_DIRECTORIES={value}"
+    return f", or, if you trust {user(owner)}, run: {safe_export(listed)}"
+
+
+def safe_export(directory: Path) -> str:
+    """The shell line that lists ``directory`` in VENVLINK_SAFE_DIRECTORIES, beside what it lists already."""
+    listed = os.pathsep.join(d for d in (str(directory), os.environ.get("VENVLINK_SAFE_DIRECTORIES", "")) if d)
+    return f"export VENVLINK_SAFE_DIRECTORIES={shlex.quote(listed)}"
 
 
 def refusal_to_change(venv: Path, directories: dict[str, os.stat_result]) -> str | None:
