@@ -264,7 +264,6 @@ def _run_stub(arguments: list[str], env: dict[str, str], timeout: float) -> tupl
         while open_ends:
             left = deadline - time.monotonic()
             if left <= 0:
-                os.kill(pid, signal.SIGKILL)
                 raise TimeoutError(f"it did not finish in {timeout:g} s")
             for fd, _ in poller.poll(left * 1000):
                 data = os.read(fd, 1 << 16)
@@ -273,6 +272,9 @@ def _run_stub(arguments: list[str], env: dict[str, str], timeout: float) -> tupl
                 else:
                     poller.unregister(fd)
                     open_ends.discard(fd)
+    except BaseException:  # timed out, interrupted: the stub is not waited for while it runs on
+        os.kill(pid, signal.SIGKILL)
+        raise
     finally:
         for read in chunks:
             os.close(read)
